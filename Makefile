@@ -1,0 +1,87 @@
+# yubin — build, test, run.  `make`, `make check`, `make run`.
+# SANITIZE=1 builds with ASan+UBSan into the same bin/ (objects kept apart).
+
+CC      ?= cc
+PREFIX  ?= /var/yubin
+SANITIZE ?= 0
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+HARDEN  = -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -Isrc/lib
+LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+STATIC_LIBS = -Wl,-Bstatic -lcdb -lbearssl -lcrypt -Wl,-Bdynamic
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS  := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS))
+LDFLAGS += -fsanitize=address,undefined
+OBJDIR  = build/san
+else
+OBJDIR  = build/opt
+endif
+
+# Programs: bin/NAME is built from src/DIR/*.c (DIR given per program) + libyubin.
+PROGRAMS = yubin-queue yubin-qmgr yubin-local yubin-map yubin-user sendmail \
+           yubin-ctl yubin-run yubin-smtpd
+DIR_yubin-queue = queue
+DIR_yubin-qmgr  = qmgr
+DIR_yubin-local = local
+DIR_yubin-map   = map
+DIR_yubin-user  = user
+DIR_sendmail    = sendmail
+DIR_yubin-ctl   = ctl
+DIR_yubin-run   = run
+DIR_yubin-smtpd = smtpd
+
+LIB_SRC = $(wildcard src/lib/*.c)
+LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o)
+LIB     = $(OBJDIR)/libyubin.a
+
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
+
+.PHONY: all check run deps deps-run clean install unit
+all: deps-build $(PROGRAMS:%=bin/%) bin/mailq bin/newaliases bin/yubin-submission
+
+$(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+.SECONDEXPANSION:
+bin/%: $$(patsubst src/%.c,$(OBJDIR)/%.o,$$(wildcard src/$$(DIR_$$*)/*.c)) $(LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+
+# sendmail answers as mailq and newaliases; submission is smtpd in its 587 role.
+bin/mailq bin/newaliases: bin/sendmail
+	ln -sf sendmail $@
+bin/yubin-submission: bin/yubin-smtpd
+	ln -sf yubin-smtpd $@
+
+$(OBJDIR)/tests/%.t: tests/unit/%.c $(LIB) tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(STATIC_LIBS)
+
+unit: $(UNIT_BIN)
+
+# Debian packages: the build needs the three libraries, the tests real clients.
+BUILD_PKGS = libbearssl-dev libcdb-dev libcrypt-dev
+TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd
+deps-build:
+	@tools/need-packages $(BUILD_PKGS)
+deps-test:
+	@tools/need-packages $(BUILD_PKGS) $(TEST_PKGS)
+
+check: deps-test all unit
+	OBJDIR=$(OBJDIR) prove -f -j2 $(UNIT_BIN) tests/integration/*.t
+
+run: deps-test all
+	bin/yubin-run --root ./run --base-port 10000
+
+clean:
+	rm -rf build bin

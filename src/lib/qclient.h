@@ -1,0 +1,52 @@
+/* qclient.h — hand messages to yubin-queue, the only writer of the queue.
+ *
+ * Protocol on yubin-queue's stdin/stdout (both pipes):
+ *   caller: envelope records (qfile.h, R lines without the state byte),
+ *           then a blank line
+ *   queue:  "ID\n"                       the id the message will have
+ *   caller: the message as chunks "<len>\n<len bytes>", ending with "0\n"
+ *   queue:  "ok ID\n" once the message and its directory entry are
+ *           fsynced, or "defer <x.y.z> <text>\n" / "reject <x.y.z> <text>\n"
+ *   ...the caller may send the next envelope, or close stdin.
+ * A caller that dies midway leaves nothing: no "0\n", no message.
+ * One yubin-queue serves every message of an SMTP connection, so the exec
+ * is paid once per connection, not once per message. */
+#ifndef YUBIN_QCLIENT_H
+#define YUBIN_QCLIENT_H
+
+#include "buf.h"
+#include "io.h"
+#include "qfile.h"
+
+#include <sys/types.h>
+
+struct qclient {
+	pid_t pid;
+	int to, from;
+	struct wbuf *w;
+	struct rbuf *r;
+	char id[QID_MAX];
+	int failed;
+};
+
+/* Envelope building: appends one record to env (returns -1 if the value
+ * is unsafe or too long). */
+int qenv_add(struct buf *env, char type, const char *value);
+int qenv_add_rcpt(struct buf *env, const char *addr, const char *notify, const char *orcpt);
+
+/* Start yubin-queue (from the directory of the running program). */
+int qclient_open(struct qclient *q);
+/* Send the envelope (records without the final blank line); on success
+ * q->id holds the queue id. */
+int qclient_begin(struct qclient *q, const struct buf *env);
+int qclient_write(struct qclient *q, const void *p, size_t n);
+/* End the message and wait for the verdict. 0: queued durably. -1: not
+ * queued; reply holds "4.3.0 text" or "5.x.x text" (first char tells which). */
+int qclient_commit(struct qclient *q, char *reply, size_t max);
+/* Stop yubin-queue (closes its stdin, reaps it). */
+void qclient_close(struct qclient *q);
+
+/* Full path of a sibling program in the directory of /proc/self/exe. */
+int prog_path(char *out, size_t max, const char *name);
+
+#endif

@@ -1,0 +1,71 @@
+/* qfile.h — the queue file: one file per message, queue/STATE/ID.
+ *
+ *   envelope records, one per line, "X<value>\n" (values never hold NUL,
+ *   CR or LF); a blank line; then the message, LF line endings, verbatim.
+ *
+ *   V1             format version (first record)
+ *   T<secs>        arrival time
+ *   S<addr>        envelope sender ("" = null sender <>)
+ *   R<st><addr>\t<notify>\t<orcpt>   a recipient; <st> is its state byte:
+ *                  ' ' to do, 'D' done (delivered, or its bounce is queued)
+ *   E<envid>  N<ret: FULL|HDRS>  B<body: 7BIT|8BITMIME>  A<auth login>
+ *   C<client ip>  H<helo name>   optional DSN and client facts
+ *
+ * A recipient's state byte is rewritten in place with one pwrite, so the
+ * file never changes size after it is committed. The envelope a caller
+ * sends yubin-queue uses the same records, with R lines lacking <st>. */
+#ifndef YUBIN_QFILE_H
+#define YUBIN_QFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define QID_MAX 40            /* queue id, NUL included */
+#define QENV_MAX (4u << 20)   /* bytes of envelope */
+#define QREC_MAX 4096         /* bytes per envelope record */
+
+struct qrcpt {
+	char *addr;
+	char *notify;   /* "" or e.g. "SUCCESS,FAILURE" / "NEVER" */
+	char *orcpt;    /* "" or "rfc822;addr" */
+	char state;     /* ' ' or 'D' */
+	off_t state_off;
+};
+
+struct qenv {
+	long long arrival;
+	char *sender;
+	char *envid, *ret, *body, *auth, *client, *helo;
+	struct qrcpt *rcpt;
+	size_t nrcpt;
+	off_t msg_off;   /* where the message starts */
+};
+
+/* Parse the envelope at the start of fd (pread, so the offset is left
+ * alone). 0 ok; -1 with errno (EINVAL for a malformed file). */
+int qenv_read(int fd, struct qenv *e);
+/* Parse an envelope held in memory (used by qenv_read and the tests). */
+int qenv_parse(const char *p, size_t n, struct qenv *e);
+void qenv_free(struct qenv *e);
+/* Set recipient i's state byte durably only if sync is set. */
+int qenv_mark(int fd, const struct qenv *e, size_t i, char state, int sync);
+/* 1 when a record value is safe to store (no NUL, CR, LF; bounded) */
+int qrec_value_ok(const char *v, size_t n);
+
+/* Queue states are directories under queue/ */
+#define QDIR_TMP      "queue/tmp"
+#define QDIR_INCOMING "queue/incoming"
+#define QDIR_ACTIVE   "queue/active"
+#define QDIR_DEFERRED "queue/deferred"
+#define QDIR_HOLD     "queue/hold"
+#define QDIR_DEFER    "queue/defer"     /* last reason per message, for yubin-ctl queue */
+#define QTRIGGER      "queue/trigger"   /* FIFO: wakes yubin-qmgr */
+#define QLOCK         "queue/lock/qmgr" /* flock'ed by the running qmgr; holds its pid */
+
+/* 1 when s is a well-formed queue id (upper-case hex, bounded) */
+int qid_valid(const char *s);
+/* Write one byte/command line to the trigger FIFO; quietly does nothing
+ * when no qmgr listens. cmd: "n" new mail, "f" flush, "fDOMAIN", "r" reload */
+void qtrigger(const char *cmd);
+
+#endif

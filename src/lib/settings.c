@@ -1,0 +1,103 @@
+/* settings.c — every control file yubin reads: name, default, kind and
+ * meaning. This table is the one place defaults live: the programs,
+ * `yubin-ctl config -d` and the yubin-control(5) page all read it.
+ * Names and defaults mirror Postfix (and Dovecot where noted). */
+#include "control.h"
+
+#include <string.h>
+
+#define S(n, d, m)  { n, d, SK_STRING, 's', m }
+#define L(n, d, m)  { n, d, SK_LIST, 's', m }
+#define T(n, d, m)  { n, d, SK_TIME, 's', m }
+#define TD(n, d, m) { n, d, SK_TIME, 'd', m }
+#define Z(n, d, m)  { n, d, SK_SIZE, 's', m }
+#define B(n, d, m)  { n, d, SK_BOOL, 's', m }
+#define I(n, d, m)  { n, d, SK_INT, 's', m }
+
+const struct setting settings[] = {
+	/* identity and domains */
+	S("myhostname", "", "this host's name; empty means the host's FQDN"),
+	S("mydomain", "", "this host's domain; empty means myhostname minus its first label"),
+	S("myorigin", "$myhostname", "domain appended to bare sender addresses"),
+	L("mydestination", "$myhostname, localhost.$mydomain, localhost", "domains of system accounts and aliases"),
+	L("virtual_mailbox_domains", "", "domains of virtual users (mail/DOMAIN/USER)"),
+	L("relay_domains", "$mydestination", "other domains we accept mail for and relay"),
+	L("mynetworks", "", "trusted client networks (CIDR); empty means derive from mynetworks_style"),
+	S("mynetworks_style", "host", "host or subnet: what mynetworks means when it is empty"),
+	L("inet_protocols", "all", "ipv4, ipv6 or all: address families tried when sending"),
+	S("recipient_delimiter", "+", "characters that start an address extension (user+ext)"),
+	B("allow_min_user", "no", "accept addresses whose local part starts with '-'"),
+	S("home_mailbox", "Maildir/", "system users' mailbox: a path ending in / is a Maildir, else mbox"),
+	S("mail_spool_directory", "/var/mail", "where mbox files live when home_mailbox is empty"),
+	S("virtual_mailbox_base", "mail", "virtual mailboxes, relative to YUBIN_ROOT"),
+	S("virtual_user", "", "account that owns virtual mailboxes when run as root"),
+	S("double_bounce_recipient", "postmaster", "who gets bounces that cannot be delivered"),
+	S("checkpassword", "", "external checkpassword program for logins"),
+	/* smtpd */
+	S("smtpd_banner", "$myhostname ESMTP", "greeting text after 220"),
+	L("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination", "RCPT TO policy"),
+	L("smtpd_client_restrictions", "", "policy at connect"),
+	L("smtpd_helo_restrictions", "", "policy at HELO/EHLO"),
+	L("smtpd_sender_restrictions", "", "policy at MAIL FROM"),
+	I("unknown_local_recipient_reject_code", "550", "reply code for unknown local users"),
+	I("smtpd_recipient_limit", "1000", "recipients per message"),
+	Z("message_size_limit", "10240000", "bytes per message (0 = no limit)"),
+	T("smtpd_timeout", "300s", "idle time before the server gives up on a client"),
+	I("smtpd_soft_error_limit", "10", "errors before each reply is delayed"),
+	T("smtpd_error_sleep_time", "1s", "delay per error past the soft limit"),
+	I("smtpd_hard_error_limit", "20", "errors before the server disconnects"),
+	I("hopcount_limit", "50", "Received headers before a message is a loop"),
+	Z("header_size_limit", "102400", "bytes of headers per message"),
+	Z("line_length_limit", "2048", "bytes per SMTP command line"),
+	B("disable_vrfy_command", "no", "refuse VRFY"),
+	B("smtpd_forbid_bare_newline", "yes", "reject bare LF/CR in DATA instead of normalising"),
+	B("smtpd_sasl_auth_enable", "yes", "offer AUTH"),
+	B("smtpd_tls_auth_only", "yes", "offer AUTH only after TLS (loopback exempt when no)"),
+	B("broken_sasl_auth_clients", "no", "also advertise AUTH=LOGIN for old Outlook"),
+	I("smtpd_auth_failure_limit", "3", "failed AUTH attempts per connection before 421"),
+	B("smtpd_sasl_authenticated_header", "no", "name the login in the Received header"),
+	S("smtpd_tls_cert_file", "", "PEM certificate chain, server first"),
+	S("smtpd_tls_key_file", "$smtpd_tls_cert_file", "PEM private key"),
+	S("smtpd_tls_security_level", "may", "none, may or encrypt"),
+	S("smtpd_sender_login_maps", "", "table: sender address -> logins allowed to use it"),
+	B("disable_plaintext_auth", "yes", "plain-text logins only over TLS or from loopback"),
+	B("submission_hide_client", "no", "leave the client's IP out of the submission Received header"),
+	/* queue and scheduling */
+	TD("maximal_queue_lifetime", "5d", "how long a message may stay deferred before it bounces"),
+	TD("bounce_queue_lifetime", "5d", "the same for bounces"),
+	T("queue_run_delay", "300s", "how often the deferred queue is scanned"),
+	T("minimal_backoff_time", "300s", "first retry delay"),
+	T("maximal_backoff_time", "4000s", "longest retry delay"),
+	T("delay_warning_time", "0h", "send a delay warning after this long (0 = never)"),
+	I("local_destination_concurrency_limit", "2", "parallel local deliveries per recipient"),
+	I("default_destination_concurrency_limit", "20", "parallel deliveries per destination"),
+	I("default_process_limit", "100", "parallel deliveries in all"),
+	/* remote delivery */
+	S("relayhost", "", "smart host: [host]:port skips MX, host looks it up"),
+	T("smtp_connect_timeout", "30s", "TCP connect timeout"),
+	T("smtp_helo_timeout", "300s", "greeting and EHLO timeout"),
+	T("smtp_mail_timeout", "300s", "MAIL FROM timeout"),
+	T("smtp_rcpt_timeout", "300s", "RCPT TO timeout"),
+	T("smtp_data_init_timeout", "120s", "DATA command timeout"),
+	T("smtp_data_xfer_timeout", "180s", "timeout per write of message data"),
+	T("smtp_data_done_timeout", "600s", "timeout for the reply after the final dot"),
+	T("smtp_connection_cache_time_limit", "2s", "how long an idle outgoing connection is kept"),
+	S("smtp_tls_security_level", "may", "none, may, encrypt or verify for outgoing STARTTLS"),
+	S("smtp_tls_CAfile", "", "CA bundle for verify; empty means the system bundle"),
+	B("smtp_sasl_auth_enable", "no", "log in to the next hop"),
+	S("smtp_sasl_password_maps", "sasl_passwd", "table: [host]:port or host -> user:password"),
+	L("smtp_sasl_security_options", "noplaintext, noanonymous", "what AUTH may do without TLS"),
+	/* mail access */
+	T("pop3d_timeout", "600s", "POP3 idle timeout"),
+	T("imapd_timeout", "1800s", "IMAP idle timeout"),
+	Z("imap_max_line_length", "65536", "bytes per IMAP command line"),
+};
+
+const size_t settings_count = sizeof settings / sizeof settings[0];
+
+const struct setting *setting_find(const char *name)
+{
+	for (size_t i = 0; i < settings_count; i++)
+		if (strcmp(settings[i].name, name) == 0) return &settings[i];
+	return NULL;
+}
