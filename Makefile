@@ -16,13 +16,13 @@ ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS  := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS))
 LDFLAGS += -fsanitize=address,undefined
-OBJDIR  = build/san
+OBJDIR  ?= build/san
 else
-OBJDIR  = build/opt
+OBJDIR  ?= build/opt
 endif
 
 # Programs: bin/NAME is built from src/DIR/*.c (DIR given per program) + libyubin.
-PROGRAMS = yubin-queue yubin-qmgr yubin-local yubin-map yubin-user sendmail \
+ALL_PROGRAMS = yubin-queue yubin-qmgr yubin-local yubin-map yubin-user sendmail \
            yubin-ctl yubin-run yubin-smtpd
 DIR_yubin-queue = queue
 DIR_yubin-qmgr  = qmgr
@@ -33,6 +33,8 @@ DIR_sendmail    = sendmail
 DIR_yubin-ctl   = ctl
 DIR_yubin-run   = run
 DIR_yubin-smtpd = smtpd
+# a program is built once its folder has sources
+PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 
 LIB_SRC = $(wildcard src/lib/*.c)
 LIB_OBJ = $(LIB_SRC:src/%.c=$(OBJDIR)/%.o)
@@ -42,7 +44,8 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 
 .PHONY: all check run deps deps-run clean install unit
-all: deps-build $(PROGRAMS:%=bin/%) bin/mailq bin/newaliases bin/yubin-submission
+all: deps-build $(PROGRAMS:%=bin/%) $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
+     $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
 $(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)

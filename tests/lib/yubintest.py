@@ -1,0 +1,200 @@
+"""yubintest — what every integration test needs: TAP output, a real yubin
+instance started with bin/yubin-run on a free base port (stopped by PID),
+and helpers to read Maildirs.
+
+    from yubintest import Tap, Instance
+    t = Tap()
+    with Instance() as y:            # y.root, y.port("smtp"), y.control(...)
+        ...
+        t.ok(cond, "what it proves")
+    t.done()
+"""
+import os, signal, socket, subprocess, sys, tempfile, time, shutil
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(TOP, "bin")
+PORTS = {"smtp": 25, "submission": 587, "submissions": 465, "pop3": 110,
+         "pop3s": 995, "imap": 143, "imaps": 993}
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print(("ok" if cond else "not ok") + f" {self.n} - {name}", flush=True)
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines() or [""]:
+                    print("#   " + line, flush=True)
+        return bool(cond)
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, f"got {got!r}, want {want!r}")
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
+
+    def diag(self, text):
+        for line in str(text).splitlines():
+            print("# " + line, flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_base():
+    """a base port B such that B + every standard port is free"""
+    start = 20000 + (os.getpid() * 7919 + time.time_ns() // 1000) % 20000
+    for i in range(200):
+        base = 20000 + (start + i * 1000) % 40000
+        socks = []
+        try:
+            for p in PORTS.values():
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + p))
+                socks.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free base port")
+
+
+class Instance:
+    """A yubin-run instance in a temporary root. Control files may be set
+    before start with control(); start() waits for 'yubin-run: ready'."""
+
+    def __init__(self, root=None, start=True, args=()):
+        self.tmp = tempfile.mkdtemp(prefix="yubin-test-")
+        os.chmod(self.tmp, 0o755)
+        self.root = root or os.path.join(self.tmp, "inst")
+        self.base = None
+        self.proc = None
+        self.args = list(args)
+        self.env = dict(os.environ, YUBIN_ROOT=self.root)
+        if start:
+            self.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if os.environ.get("KEEP_TEST_ROOT"):
+            print(f"# kept {self.tmp}", flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def port(self, name):
+        return self.base + PORTS[name]
+
+    def start(self, timeout=60):
+        self.base = self.base or free_base()
+        self.out = open(os.path.join(self.tmp, "run.out"), "a+")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "yubin-run"), "--root", self.root, "--base-port", str(self.base)] + self.args,
+            stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.out.seek(0)
+            if "yubin-run: ready" in self.out.read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.out.seek(0)
+        raise RuntimeError("yubin-run did not get ready:\n" + self.out.read())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    # configuration -------------------------------------------------------
+    def control(self, name, value):
+        """write control/NAME (value None removes it); tables are compiled
+        with yubin-map when compile=True is wanted use map()"""
+        path = os.path.join(self.root, "control", name)
+        if value is None:
+            if os.path.exists(path):
+                os.unlink(path)
+            return
+        with open(path, "w") as f:
+            f.write(value if value.endswith("\n") or value == "" else value + "\n")
+
+    def map(self, name, text):
+        """write control/NAME and compile it with yubin-map"""
+        self.control(name, text)
+        self.run("yubin-map", os.path.join(self.root, "control", name))
+
+    def run(self, prog, *args, input=None, check=True):
+        """run bin/PROG with YUBIN_ROOT set; returns CompletedProcess"""
+        r = subprocess.run([os.path.join(BIN, prog)] + list(args), input=input,
+                           capture_output=True, env=self.env, timeout=120)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{prog} {args} exited {r.returncode}: {r.stderr!r}")
+        return r
+
+    def sendmail(self, *args, message=b""):
+        return self.run("sendmail", *args, input=message)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.root, "log", "maillog"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # mailboxes -----------------------------------------------------------
+    def maildir(self, address):
+        user, dom = address.split("@")
+        return os.path.join(self.root, "mail", dom, user)
+
+
+def maildir_messages(path):
+    """{filename: bytes} of every message in new/ and cur/"""
+    out = {}
+    for sub in ("new", "cur"):
+        d = os.path.join(path, sub)
+        if not os.path.isdir(d):
+            continue
+        for f in os.listdir(d):
+            try:
+                with open(os.path.join(d, f), "rb") as fh:
+                    out[f] = fh.read()
+            except OSError:
+                pass
+    return out
+
+
+def wait_for(pred, timeout=20, step=0.05):
+    """poll pred() until it is true or timeout; returns its last value"""
+    deadline = time.time() + timeout
+    v = pred()
+    while not v and time.time() < deadline:
+        time.sleep(step)
+        v = pred()
+    return v
+
+
+def wait_messages(path, count, timeout=30):
+    """wait until the Maildir holds at least count messages; returns them"""
+    wait_for(lambda: len(maildir_messages(path)) >= count, timeout)
+    return maildir_messages(path)
