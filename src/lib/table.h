@@ -1,0 +1,31 @@
+/* table.h — lookup tables in control/: NAME (postmap text) compiled to
+ * NAME.cdb by yubin-map, and NAME.regexp (/pattern/flags result).
+ * A table "spec" is how a setting names a table: "access" means
+ * control/access.cdb, "regexp:access" means control/access.regexp; Postfix
+ * spellings "hash:/etc/postfix/access" and "regexp:/etc/postfix/x.regexp"
+ * are accepted and mean the same file names in control/.
+ * Lookups return 1 found (*value malloc'd, caller frees), 0 not found,
+ * -1 on a temporary error (unreadable or corrupt table: logged, naming
+ * the file). Keys are matched case-insensitively (stored lower-case). */
+#ifndef YUBIN_TABLE_H
+#define YUBIN_TABLE_H
+
+#include <stddef.h>
+
+/* exact key in a compiled table control/NAME.cdb */
+int table_get(const char *name, const char *key, size_t keylen, char **value);
+/* first matching rule of control/NAME.regexp, with $1..$9 substituted */
+int table_regexp(const char *name, const char *subject, size_t len, char **value);
+/* by spec (cdb or regexp), exact key */
+int table_lookup(const char *spec, const char *key, char **value);
+/* address lookup in Postfix order: user+ext@domain, user@domain,
+ * user+ext, user (only when domain is local), @domain.
+ * For regexp specs the whole address is the subject. */
+int table_lookup_addr(const char *spec, const char *addr, char **value);
+
+/* Compile the text table at path into path.cdb atomically (temp file,
+ * fsync, rename). Aliases files (basename "aliases") use "name: value"
+ * syntax. Returns 0, or -1 after logging "path:line: problem". */
+int table_compile(const char *path);
+
+#endif
