@@ -74,6 +74,7 @@ const struct setting settings[] = {
 	I("default_process_limit", "100", "parallel deliveries in all"),
 	/* remote delivery */
 	S("relayhost", "", "smart host: [host]:port skips MX, host looks it up"),
+	L("transport_maps", "transport", "tables of per-domain routes (local:, smtp:[host]:port, error:, discard:)"),
 	T("smtp_connect_timeout", "30s", "TCP connect timeout"),
 	T("smtp_helo_timeout", "300s", "greeting and EHLO timeout"),
 	T("smtp_mail_timeout", "300s", "MAIL FROM timeout"),
