@@ -44,7 +44,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 
 .PHONY: all check run deps deps-run clean install unit
-all: deps-build $(PROGRAMS:%=bin/%) $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
+all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
      $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
 $(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
@@ -55,12 +55,18 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+.SECONDARY:
 .SECONDEXPANSION:
-bin/%: $$(patsubst src/%.c,$(OBJDIR)/%.o,$$(wildcard src/$$(DIR_$$*)/*.c)) $(LIB)
+objs_of = $(patsubst src/%.c,$(OBJDIR)/%.o,$(wildcard src/$(DIR_$(1))/*.c))
+bin/%: $$(call objs_of,$$*) $(LIB)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
 # sendmail answers as mailq and newaliases; submission is smtpd in its 587 role.
+bin/yubin-create-queue: queue/create-queue
+	@mkdir -p bin
+	cp $< $@ && chmod 755 $@
+
 bin/mailq bin/newaliases: bin/sendmail
 	ln -sf sendmail $@
 bin/yubin-submission: bin/yubin-smtpd

@@ -1,0 +1,210 @@
+/* listen.c — yubin-run's listeners: one socket per service on 127.0.0.1,
+ * and per connection the service's program with the socket on fds 0 and 1
+ * and the environment tcpserver would give it (TCPREMOTEIP, ...). */
+#include "run.h"
+#include "log.h"
+#include "qclient.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_CONNECTIONS 500
+
+extern char **environ;
+
+struct service {
+	const char *name;
+	int offset;          /* port = base + offset */
+	const char *program;
+	int implicit_tls;
+	int fd;
+};
+
+static struct service services[] = {
+	{ "smtp", 25, "yubin-smtpd", 0, -1 },
+	{ "submission", 587, "yubin-submission", 0, -1 },
+	{ "submissions", 465, "yubin-submission", 1, -1 },
+	{ "pop3", 110, "yubin-pop3d", 0, -1 },
+	{ "pop3s", 995, "yubin-pop3d", 1, -1 },
+	{ "imap", 143, "yubin-imapd", 0, -1 },
+	{ "imaps", 993, "yubin-imapd", 1, -1 },
+};
+#define NSERVICES (sizeof services / sizeof services[0])
+
+static pid_t conns[MAX_CONNECTIONS];
+static size_t nconns;
+
+static int program_exists(const char *prog)
+{
+	char path[4096];
+	return prog_path(path, sizeof path, prog) == 0 && access(path, X_OK) == 0;
+}
+
+int listeners_open(int base)
+{
+	char buf[64];
+	for (size_t i = 0; i < NSERVICES; i++) {
+		struct service *s = &services[i];
+		if (!program_exists(s->program)) continue;
+		int port = base ? base + s->offset : s->offset;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int one = 1;
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(fd, 256) < 0) {
+			log_sys("cannot listen on 127.0.0.1:%d for %s", port, s->name);
+			return -1;
+		}
+		s->fd = fd;
+		log_msg("listening on 127.0.0.1:%d for %s (%s)", port, s->name, s->program);
+		if (strcmp(s->name, "smtp") == 0) {
+			/* yubin-remote treats its own listening address as "myself" */
+			snprintf(buf, sizeof buf, "127.0.0.1:%d", port);
+			setenv("YUBIN_SMTP_LISTEN", buf, 1);
+		}
+	}
+	return 0;
+}
+
+size_t listeners_pollfds(struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+	if (nconns >= MAX_CONNECTIONS) return 0; /* stop accepting, as tcpserver -c does */
+	for (size_t i = 0; i < NSERVICES && n < max; i++)
+		if (services[i].fd >= 0) fds[n++] = (struct pollfd){ .fd = services[i].fd, .events = POLLIN };
+	return n;
+}
+
+static void addr_env(char *out, size_t max, const char *name, const struct sockaddr_in *sin, int port)
+{
+	char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+	if (port) snprintf(out, max, "%s=%d", name, ntohs(sin->sin_port));
+	else snprintf(out, max, "%s=%s", name, ip);
+}
+
+static void start_connection(struct service *s, int sock, struct sockaddr_in *peer)
+{
+	struct sockaddr_in local;
+	socklen_t len = sizeof local;
+	getsockname(sock, (struct sockaddr *)&local, &len);
+	char rip[64], rport[32], lip[64], lport[32];
+	addr_env(rip, sizeof rip, "TCPREMOTEIP", peer, 0);
+	addr_env(rport, sizeof rport, "TCPREMOTEPORT", peer, 1);
+	addr_env(lip, sizeof lip, "TCPLOCALIP", &local, 0);
+	addr_env(lport, sizeof lport, "TCPLOCALPORT", &local, 1);
+	char *extra[] = { rip, rport, lip, lport, "PROTO=TCP",
+	                  s->implicit_tls ? "YUBIN_TLS_IMPLICIT=1" : NULL, NULL };
+	pid_t pid = spawn_program(s->program, sock, extra);
+	if (pid > 0) conns[nconns++] = pid;
+}
+
+void listeners_accept(const struct pollfd *fds, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (!(fds[k].revents & POLLIN)) continue;
+		struct service *s = NULL;
+		for (size_t i = 0; i < NSERVICES; i++)
+			if (services[i].fd == fds[k].fd) s = &services[i];
+		if (!s) continue;
+		while (nconns < MAX_CONNECTIONS) {
+			struct sockaddr_in peer;
+			socklen_t len = sizeof peer;
+			int sock = accept4(s->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+			if (sock < 0) break; /* EAGAIN: drained */
+			start_connection(s, sock, &peer);
+			close(sock);
+		}
+	}
+}
+
+int listeners_reap(pid_t pid)
+{
+	for (size_t i = 0; i < nconns; i++)
+		if (conns[i] == pid) {
+			conns[i] = conns[--nconns];
+			return 1;
+		}
+	return 0;
+}
+
+void listeners_stop(void)
+{
+	for (size_t i = 0; i < NSERVICES; i++)
+		if (services[i].fd >= 0) close(services[i].fd);
+	for (size_t i = 0; i < nconns; i++) kill(conns[i], SIGTERM);
+}
+
+/* environ plus extra, with extra's names replacing inherited ones */
+static char **make_env(char *const extra[])
+{
+	size_t n = 0, k = 0;
+	while (environ[n]) n++;
+	for (size_t i = 0; extra[i]; i++) k++;
+	char **env = calloc(n + k + 1, sizeof *env);
+	if (!env) return NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+		for (size_t j = 0; j < k; j++) {
+			const char *eq = strchr(extra[j], '=');
+			size_t nl = eq ? (size_t)(eq - extra[j]) + 1 : strlen(extra[j]);
+			if (strncmp(environ[i], extra[j], nl) == 0) replaced = 1;
+		}
+		if (!replaced) env[m++] = environ[i];
+	}
+	for (size_t j = 0; j < k; j++) env[m++] = extra[j];
+	env[m] = NULL;
+	return env;
+}
+
+pid_t spawn_program(const char *prog, int sock, char *const extra[])
+{
+	char path[4096];
+	if (prog_path(path, sizeof path, prog) < 0) return -1;
+	char **env = make_env(extra);
+	if (!env) return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (sock >= 0) {
+		posix_spawn_file_actions_adddup2(&fa, sock, 0);
+		posix_spawn_file_actions_adddup2(&fa, sock, 1);
+	}
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	sigset_t dfl;
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGCHLD);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char *argv[] = { (char *)prog, NULL };
+	pid_t pid;
+	int err = posix_spawn(&pid, path, &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	free(env);
+	if (err) {
+		errno = err;
+		log_sys("cannot start %s", path);
+		return -1;
+	}
+	return pid;
+}
