@@ -1,0 +1,209 @@
+/* auth.c — verify a login against virtual users, system accounts (shadow +
+ * crypt) or an external checkpassword program, and log one fail2ban-ready
+ * line per attempt (see auth.h for the order and the line format).
+ * Every "no" path still computes one hash, so an unknown user costs the
+ * same time as a wrong password. */
+#include "auth.h"
+#include "control.h"
+#include "log.h"
+#include "users.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *auth_backend_name(enum auth_backend b)
+{
+	switch (b) {
+	case AUTH_VIRTUAL: return "virtual";
+	case AUTH_SYSTEM: return "system";
+	case AUTH_EXTERNAL: return "checkpassword";
+	default: return "none";
+	}
+}
+
+const char *auth_client_ip(void)
+{
+	const char *ip = getenv("TCPREMOTEIP");
+	if (!ip || !*ip) ip = getenv("REMOTE_ADDR");
+	return ip && *ip ? ip : "unknown";
+}
+
+/* spend the time a real check costs, then say no */
+static int refuse(struct auth_result *r, enum auth_backend b, const char *reason, const char *password)
+{
+	(void)password_check(NULL, password);
+	r->backend = b;
+	r->reason = reason;
+	return 0;
+}
+
+static int check_virtual(const char *login, const char *password, struct auth_result *r)
+{
+	char key[SASL_LOGIN_MAX];
+	size_t n = strlen(login);
+	if (n >= sizeof key) return refuse(r, AUTH_VIRTUAL, "unknown user", password);
+	for (size_t i = 0; i <= n; i++)
+		key[i] = (login[i] >= 'A' && login[i] <= 'Z') ? (char)(login[i] + 32) : login[i];
+	char *hash = NULL;
+	int found = users_get(key, &hash);
+	explicit_bzero(key, sizeof key);
+	if (found < 0) { r->backend = AUTH_VIRTUAL; r->reason = "temporary failure"; return -1; }
+	if (found == 0) return refuse(r, AUTH_NONE, "unknown user", password);
+	int ok = password_check(hash, password);
+	free(hash);
+	r->backend = AUTH_VIRTUAL;
+	r->reason = ok < 0 ? "temporary failure" : ok ? NULL : "bad password";
+	return ok;
+}
+
+/* a crypt(3) hash that can match: not empty, not locked ("!", "*", "!!") */
+static int hash_usable(const char *h)
+{
+	return h && h[0] && h[0] != '!' && h[0] != '*' && strcmp(h, "x") != 0;
+}
+
+static int check_system(const char *login, const char *password, struct auth_result *r)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(login);
+	if (!pw) {
+		if (errno && errno != ENOENT && errno != ESRCH) {
+			r->backend = AUTH_SYSTEM; r->reason = "temporary failure";
+			return -1;
+		}
+		return refuse(r, AUTH_NONE, "unknown user", password);
+	}
+	if (pw->pw_uid == 0) return refuse(r, AUTH_SYSTEM, "root login refused", password);
+	const char *hash = pw->pw_passwd;
+	errno = 0;
+	struct spwd *sp = getspnam(login);
+	if (sp) {
+		hash = sp->sp_pwdp;
+		long today = (long)(time(NULL) / 86400);
+		if (sp->sp_expire > 0 && today >= sp->sp_expire)
+			return refuse(r, AUTH_SYSTEM, "expired account", password);
+	} else if (!hash_usable(hash) &&
+	           (errno == EACCES || faccessat(AT_FDCWD, "/etc/shadow", R_OK, AT_EACCESS) < 0)) {
+		/* only root or group shadow may read it */
+		return refuse(r, AUTH_SYSTEM, "shadow unreadable", password);
+	}
+	if (!hash_usable(hash)) return refuse(r, AUTH_SYSTEM, "locked account", password);
+	int ok = password_check(hash, password);
+	r->backend = AUTH_SYSTEM;
+	r->reason = ok < 0 ? "temporary failure" : ok ? NULL : "bad password";
+	return ok;
+}
+
+/* control/checkpassword PROG ARGS... /bin/true, credentials on fd 3. The
+ * data is written into the pipe before the spawn (it is far below the pipe
+ * size), so a program that never reads cannot block or SIGPIPE us. */
+static int check_external(const char *login, const char *password, struct auth_result *r)
+{
+	const char *const *items;
+	size_t nitems = control_list("checkpassword", &items);
+	r->backend = AUTH_EXTERNAL;
+	r->reason = "temporary failure";
+	if (nitems == 0 || nitems > 30) return -1;
+	char *argv[32];
+	for (size_t i = 0; i < nitems; i++) argv[i] = (char *)items[i];
+	argv[nitems] = "/bin/true";
+	argv[nitems + 1] = NULL;
+
+	char data[2 * SASL_PASSWORD_MAX + 32];
+	size_t ln = strlen(login), pn = strlen(password);
+	if (ln >= SASL_LOGIN_MAX || pn >= SASL_PASSWORD_MAX) { r->reason = "checkpassword refused"; return 0; }
+	int tn = snprintf(data + ln + pn + 2, sizeof data - ln - pn - 2, "%lld", (long long)time(NULL));
+	if (tn < 0) return -1;
+	memcpy(data, login, ln + 1);
+	memcpy(data + ln + 1, password, pn + 1);
+	size_t total = ln + pn + 2 + (size_t)tn + 1;
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) { log_sys("checkpassword: pipe"); return -1; }
+	ssize_t w = write(p[1], data, total);
+	explicit_bzero(data, sizeof data);
+	close(p[1]);
+	if (w != (ssize_t)total) { close(p[0]); log_sys("checkpassword: write"); return -1; }
+
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[0], 3);
+	pid_t pid;
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[0]);
+	if (err) {
+		errno = err;
+		log_sys("checkpassword: cannot run %s", argv[0]);
+		return -1;
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) { log_sys("checkpassword: waitpid"); return -1; }
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { r->reason = NULL; return 1; }
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1) { r->reason = "checkpassword refused"; return 0; }
+	log_msg("checkpassword: %s %s %d", argv[0], WIFEXITED(st) ? "exited" : "killed by signal",
+	        WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return -1;
+}
+
+int auth_verify(const char *login, const char *password, struct auth_result *r)
+{
+	r->backend = AUTH_NONE;
+	r->reason = "unknown user";
+	if (!login[0] || strlen(login) >= SASL_LOGIN_MAX || strlen(password) >= SASL_PASSWORD_MAX)
+		return refuse(r, AUTH_NONE, "unknown user", "");
+	int res = strchr(login, '@') ? check_virtual(login, password, r)
+	                             : check_system(login, password, r);
+	if (res == 0 && r->backend == AUTH_NONE && control_get("checkpassword")[0])
+		res = check_external(login, password, r);
+	return res;
+}
+
+/* the login as it may appear in a log line */
+static void log_safe(const char *in, char *out, size_t max)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < max && i < 100; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[i] = (c < 0x21 || c > 0x7e || c == '<' || c == '>') ? '?' : (char)c;
+	}
+	out[i] = 0;
+}
+
+int auth_check_mech(const char *login, const char *password, const char *service,
+                    const char *client_ip, const char *mech)
+{
+	struct auth_result r;
+	char user[128];
+	int res = auth_verify(login, password, &r);
+	log_safe(login, user, sizeof user);
+	if (!mech) mech = "-";
+	if (!client_ip) client_ip = auth_client_ip();
+	if (res == 1)
+		log_msg("auth ok: service=%s rip=%s user=<%s> mech=%s backend=%s",
+		        service, client_ip, user, mech, auth_backend_name(r.backend));
+	else
+		log_msg("auth failed: service=%s rip=%s user=<%s> mech=%s reason=%s",
+		        service, client_ip, user, mech, r.reason ? r.reason : "unknown");
+	return res;
+}
+
+int auth_check(const char *login, const char *password, const char *service,
+               const char *client_ip)
+{
+	return auth_check_mech(login, password, service, client_ip, NULL);
+}

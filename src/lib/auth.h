@@ -1,0 +1,49 @@
+/* auth.h — one login check for every yubin program (SMTP AUTH, submission,
+ * POP3, IMAP, yubin-checkpassword, yubin-ctl auth-test).
+ *
+ * Backends, tried in this order:
+ *   login with '@'    virtual user in control/users (users.h), lower-cased
+ *   login without '@' system account: getpwnam + getspnam + crypt(3), as
+ *                     saslauthd MECH=shadow; needs a process that can read
+ *                     /etc/shadow (root or group shadow), else it fails and
+ *                     says so in the log; uid 0 is never accepted
+ *   neither found     control/checkpassword, when set: a DJB checkpassword
+ *                     program run as "PROG... /bin/true" with
+ *                     "login\0password\0timestamp\0" on fd 3; exit 0 ok,
+ *                     1 bad, anything else temporary
+ * Unknown users are checked against a dummy hash, so timing does not tell
+ * whether a user exists.
+ *
+ * Log lines (stderr, one per attempt; fail2ban: match on "auth failed:" and
+ * take the host from rip=, which always comes before the user field):
+ *   auth failed: service=smtp rip=192.0.2.1 user=<bob@example.test> mech=PLAIN reason=bad password
+ *   auth ok: service=imap rip=192.0.2.1 user=<bob@example.test> mech=LOGIN backend=virtual
+ * reasons: bad password, unknown user, locked account, expired account,
+ * root login refused, shadow unreadable, checkpassword refused, temporary
+ * failure. The user field has bytes outside 0x21-0x7e and '<' '>' replaced
+ * by '?' and is cut at 100 bytes. */
+#ifndef YUBIN_AUTH_H
+#define YUBIN_AUTH_H
+
+#include "sasl.h"
+
+enum auth_backend { AUTH_NONE = 0, AUTH_VIRTUAL, AUTH_SYSTEM, AUTH_EXTERNAL };
+
+struct auth_result {
+	enum auth_backend backend;   /* who decided */
+	const char *reason;          /* static text for the log when not ok */
+};
+
+/* 1 ok, 0 bad credentials, -1 temporary failure; logs nothing. */
+int auth_verify(const char *login, const char *password, struct auth_result *r);
+/* auth_verify plus the log line. mech: "PLAIN", "LOGIN", "USER" (POP3
+ * USER/PASS), "IMAP-LOGIN"...; NULL logs "mech=-". */
+int auth_check_mech(const char *login, const char *password, const char *service,
+                    const char *client_ip, const char *mech);
+int auth_check(const char *login, const char *password, const char *service,
+               const char *client_ip);
+/* The client address for the log: TCPREMOTEIP, else REMOTE_ADDR, else "unknown". */
+const char *auth_client_ip(void);
+const char *auth_backend_name(enum auth_backend b);
+
+#endif
