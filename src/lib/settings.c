@@ -72,6 +72,9 @@ const struct setting settings[] = {
 	I("local_destination_concurrency_limit", "2", "parallel local deliveries per recipient"),
 	I("default_destination_concurrency_limit", "20", "parallel deliveries per destination"),
 	I("default_process_limit", "100", "parallel deliveries in all"),
+	I("qmgr_message_active_limit", "20000", "messages yubin-qmgr works on at once"),
+	Z("bounce_size_limit", "50000", "larger originals are returned as headers only in bounces"),
+	S("double_bounce_sender", "double-bounce", "sender of postmaster notices; mail from it never bounces"),
 	/* remote delivery */
 	S("relayhost", "", "smart host: [host]:port skips MX, host looks it up"),
 	L("transport_maps", "transport", "tables of per-domain routes (local:, smtp:[host]:port, error:, discard:)"),
