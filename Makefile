@@ -33,6 +33,9 @@ DIR_sendmail    = sendmail
 DIR_yubin-ctl   = ctl
 DIR_yubin-run   = run
 DIR_yubin-smtpd = smtpd
+ALL_PROGRAMS += yubin-tlsd yubin-checkpassword
+DIR_yubin-tlsd = tlsd
+DIR_yubin-checkpassword = checkpassword
 # a program is built once its folder has sources
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 
