@@ -40,6 +40,10 @@ int addr_has_route_tricks(const char *addr);
 /* 1 when addr has a dotted domain (reject_non_fqdn_recipient) */
 int addr_is_fqdn(const char *addr);
 
+/* 1 when addr starts with '-' (smtpd refuses such addresses unless
+ * control/allow_min_user: they could pass as options to a program). */
+int addr_starts_with_dash(const char *addr);
+
 /* Complete a bare address with control/myorigin; lower-case the domain. */
 int addr_qualify(const char *addr, struct buf *out);
 

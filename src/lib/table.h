@@ -23,9 +23,15 @@ int table_lookup(const char *spec, const char *key, char **value);
  * For regexp specs the whole address is the subject. */
 int table_lookup_addr(const char *spec, const char *addr, char **value);
 
+/* yubin-map -q: exact key in the table whose text file is path (path.cdb),
+ * or, when path ends in ".regexp", the first matching rule of path. */
+int table_query_file(const char *path, const char *key, size_t keylen, char **value);
+
 /* Compile the text table at path into path.cdb atomically (temp file,
  * fsync, rename). Aliases files (basename "aliases") use "name: value"
- * syntax. Returns 0, or -1 after logging "path:line: problem". */
+ * syntax. A path ending in ".regexp" is only checked (no .cdb is made).
+ * Returns 0, or -1 after logging "path:line: problem" (errno EINVAL for a
+ * syntax error or a missing file, else the system error). */
 int table_compile(const char *path);
 
 #endif
