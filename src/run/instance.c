@@ -23,8 +23,6 @@ static const struct { const char *name, *text; } defaults[] = {
 	{ "myhostname", "localhost\n" },
 	{ "virtual_mailbox_domains", "example.test\n" },
 	{ "mynetworks", "127.0.0.0/8 [::1]/128\n" },
-	{ "smtpd_tls_cert_file", "control/cert.pem\n" },
-	{ "smtpd_tls_key_file", "control/key.pem\n" },
 	{ "aliases",
 	  "# /etc/aliases syntax; compile with: sendmail -bi (or newaliases)\n"
 	  "postmaster: demo\n"
@@ -111,6 +109,11 @@ void instance_create(const char *root)
 	if (run_tool(cq, NULL, 0) < 0) die(EXIT_TEMP, "queue creation failed");
 
 	make_certificate(root);
+	char text[4200];
+	snprintf(text, sizeof text, "%s/control/cert.pem\n", root);
+	write_file(root, "smtpd_tls_cert_file", text, 0644);
+	snprintf(text, sizeof text, "%s/control/key.pem\n", root);
+	write_file(root, "smtpd_tls_key_file", text, 0644);
 
 	char aliases[4096];
 	snprintf(aliases, sizeof aliases, "%s/control/aliases", root);
