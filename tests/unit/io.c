@@ -24,7 +24,7 @@ int main(void)
 	size_t len;
 	int cr;
 
-	feed("HELO x\r\nNOOP\nab\0c\r\n", 20);
+	feed("HELO x\r\nNOOP\nab\0c\r\n", 19);
 	ok(rbuf_getline(&r, line, sizeof line, &len, &cr) == IO_OK && len == 6 && cr && !memcmp(line, "HELO x", 6), "CRLF line");
 	ok(rbuf_getline(&r, line, sizeof line, &len, &cr) == IO_OK && len == 4 && !cr, "bare LF line reported without CR");
 	ok(rbuf_getline(&r, line, sizeof line, &len, &cr) == IO_OK && len == 4 && line[2] == 0, "NUL kept inside, length is the truth");
