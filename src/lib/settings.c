@@ -46,6 +46,7 @@ const struct setting settings[] = {
 	I("smtpd_soft_error_limit", "10", "errors before each reply is delayed"),
 	T("smtpd_error_sleep_time", "1s", "delay per error past the soft limit"),
 	I("smtpd_hard_error_limit", "20", "errors before the server disconnects"),
+	B("smtpd_peername_lookup", "yes", "look up the client's verified reverse name (else \"unknown\")"),
 	I("hopcount_limit", "50", "Received headers before a message is a loop"),
 	Z("header_size_limit", "102400", "bytes of headers per message"),
 	Z("line_length_limit", "2048", "bytes per SMTP command line"),
@@ -78,6 +79,8 @@ const struct setting settings[] = {
 	/* remote delivery */
 	S("relayhost", "", "smart host: [host]:port skips MX, host looks it up"),
 	L("transport_maps", "transport", "tables of per-domain routes (local:, smtp:[host]:port, error:, discard:)"),
+	L("smtp_host_lookup", "dns", "dns, native or both: how next-hop host addresses are found"),
+	I("default_destination_recipient_limit", "50", "recipients per delivery transaction"),
 	T("smtp_connect_timeout", "30s", "TCP connect timeout"),
 	T("smtp_helo_timeout", "300s", "greeting and EHLO timeout"),
 	T("smtp_mail_timeout", "300s", "MAIL FROM timeout"),
