@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define KEY_MAX 1024
 
@@ -245,20 +244,6 @@ static int transport_get(const char *key, char **val)
 	const char *const *maps;
 	size_t n = control_list("transport_maps", &maps);
 	for (size_t i = 0; i < n; i++) {
-		/* a table that was never created is an empty table */
-		char rel[300], path[4096];
-		const char *name = maps[i];
-		const char *slash = strrchr(name, '/');
-		int regexp = strncmp(name, "regexp:", 7) == 0;
-		if (slash) name = slash + 1;
-		else if (strchr(name, ':')) name = strchr(name, ':') + 1;
-		size_t nl = strlen(name);
-		if (nl == 0 || nl > 200) continue;
-		memcpy(rel, "control/", 8);
-		memcpy(rel + 8, name, nl);
-		if (regexp) rel[8 + nl] = 0;
-		else memcpy(rel + 8 + nl, ".cdb", 5);
-		if (root_path(path, sizeof path, rel) == 0 && access(path, F_OK) < 0 && errno == ENOENT) continue;
 		int r = table_lookup(maps[i], key, val);
 		if (r != 0) return r;
 	}
