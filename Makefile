@@ -36,6 +36,9 @@ DIR_yubin-smtpd = smtpd
 ALL_PROGRAMS += yubin-tlsd yubin-checkpassword
 DIR_yubin-tlsd = tlsd
 DIR_yubin-checkpassword = checkpassword
+ALL_PROGRAMS += yubin-pop3d yubin-pop3
+DIR_yubin-pop3d = pop3d
+DIR_yubin-pop3 = pop3
 # a program is built once its folder has sources
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 
@@ -47,7 +50,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 
 .PHONY: all check run deps deps-run clean install unit
-all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
+all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue bin/yubin-setup $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
      $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
 $(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
@@ -67,6 +70,9 @@ bin/%: $$(call objs_of,$$*) $(LIB)
 
 # sendmail answers as mailq and newaliases; submission is smtpd in its 587 role.
 bin/yubin-create-queue: queue/create-queue
+	@mkdir -p bin
+	cp $< $@ && chmod 755 $@
+bin/yubin-setup: tools/yubin-setup
 	@mkdir -p bin
 	cp $< $@ && chmod 755 $@
 

@@ -135,7 +135,7 @@ static int queue_one(void)
 
 	gettimeofday(&tv, NULL);
 	snprintf(tmpname, sizeof tmpname, "%ld.%ld.%u", (long)getpid(), (long)tv.tv_usec, serial++);
-	tmpfd = openat(tmpdir, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	tmpfd = openat(tmpdir, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (tmpfd < 0) { *tmpname = 0; fail("4.3.0", "cannot create a file in queue/tmp"); }
 	if (fstat(tmpfd, &st) < 0) fail("4.3.0", "fstat failed");
 	/* time, microseconds and inode: unique while the file exists */
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	log_init(argv[0]);
-	umask(077);
+	umask(027); /* group: the queue user's group, which yubin-remote is in */
 	tmpdir = open_dir(QDIR_TMP);
 	incomingdir = open_dir(QDIR_INCOMING);
 	rbuf_init(&in, 0, 0);

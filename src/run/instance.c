@@ -126,3 +126,11 @@ void instance_create(const char *root)
 		if (run_tool(u, "demo\n", 0) < 0) log_msg("warning: could not add demo@example.test");
 	}
 }
+
+void instance_setup(const char *root)
+{
+	char prog[4096];
+	if (prog_path(prog, sizeof prog, "yubin-setup") < 0) die(EXIT_TEMP, "cannot find yubin-setup");
+	char *argv[] = { prog, "--root", (char *)root, NULL };
+	if (run_tool(argv, NULL, 0) < 0) die(EXIT_TEMP, "yubin-setup failed; see the lines above");
+}

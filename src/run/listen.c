@@ -3,6 +3,7 @@
  * and the environment tcpserver would give it (TCPREMOTEIP, ...). */
 #include "run.h"
 #include "log.h"
+#include "priv.h"
 #include "qclient.h"
 
 #include <arpa/inet.h>
@@ -107,7 +108,7 @@ static void start_connection(struct service *s, int sock, struct sockaddr_in *pe
 	addr_env(lport, sizeof lport, "TCPLOCALPORT", &local, 1);
 	char *extra[] = { rip, rport, lip, lport, "PROTO=TCP",
 	                  s->implicit_tls ? "YUBIN_TLS_IMPLICIT=1" : NULL, NULL };
-	pid_t pid = spawn_program(s->program, sock, extra);
+	pid_t pid = spawn_program(s->program, sock, extra, USER_DAEMON);
 	if (pid > 0) conns[nconns++] = pid;
 }
 
@@ -170,12 +171,38 @@ static char **make_env(char *const extra[])
 	return env;
 }
 
-pid_t spawn_program(const char *prog, int sock, char *const extra[])
+/* the root path: fork, become user, exec */
+static pid_t fork_as(const char *user, const char *path, int sock, char **argv, char **env)
+{
+	pid_t pid = fork();
+	if (pid != 0) return pid;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (sock >= 0 && (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)) _exit(EXIT_TEMP);
+	if (priv_drop(user) < 0) _exit(EXIT_TEMP);
+	execve(path, argv, env);
+	log_sys("cannot run %s", path);
+	_exit(EXIT_TEMP);
+}
+
+pid_t spawn_program(const char *prog, int sock, char *const extra[], const char *user)
 {
 	char path[4096];
 	if (prog_path(path, sizeof path, prog) < 0) return -1;
 	char **env = make_env(extra);
 	if (!env) return -1;
+	if (user && geteuid() == 0) {
+		char *argv[] = { (char *)prog, NULL };
+		pid_t pid = fork_as(user, path, sock, argv, env);
+		free(env);
+		if (pid < 0) log_sys("cannot start %s", path);
+		return pid;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	if (sock >= 0) {

@@ -66,6 +66,7 @@ int main(int argc, char **argv)
 
 	instance_create(abs);
 	open_maillog(abs);
+	if (run_as_root) instance_setup(abs);
 	log_msg("starting instance %s on base port %ld", abs, base);
 
 	struct sigaction sa = { .sa_handler = on_stop };

@@ -28,9 +28,12 @@ int supervise_reap(pid_t pid, int status);
 void supervise_tick(void);
 void supervise_stop(void);
 
-/* fork+exec (or posix_spawn) prog with fds 0/1 = sock (or inherited
- * when sock < 0) and extra environment; -1 on failure */
-pid_t spawn_program(const char *prog, int sock, char *const extra_env[]);
+/* Start prog with fds 0/1 = sock (or inherited when sock < 0) and extra
+ * environment, as user when that is not NULL and we are root (fork, drop,
+ * exec; otherwise posix_spawn, which is cheaper); -1 on failure */
+pid_t spawn_program(const char *prog, int sock, char *const extra_env[], const char *user);
+/* As root: yubin-setup makes the accounts, owners and modes. */
+void instance_setup(const char *root);
 
 extern int run_as_root;
 

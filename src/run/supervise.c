@@ -24,7 +24,7 @@ static int stopping;
 static void start(size_t i)
 {
 	char *none[] = { NULL };
-	sup[i].pid = spawn_program(sup[i].prog, -1, none);
+	sup[i].pid = spawn_program(sup[i].prog, -1, none, NULL);
 	if (sup[i].pid < 0) sup[i].restart_at = time(NULL) + 1;
 }
 
