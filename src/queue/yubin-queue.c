@@ -181,6 +181,11 @@ int main(int argc, char **argv)
 	umask(027); /* group: the queue user's group, which yubin-remote is in */
 	tmpdir = open_dir(QDIR_TMP);
 	incomingdir = open_dir(QDIR_INCOMING);
+	/* Setuid (as qmail-queue is): YUBIN_ROOT comes from the caller, so
+	 * write only into a queue that already belongs to us. */
+	struct stat st;
+	if (getuid() != geteuid() && (fstat(incomingdir, &st) < 0 || st.st_uid != geteuid()))
+		die(EXIT_TEMP, "%s/queue/incoming does not belong to the queue user; refusing", yubin_root());
 	rbuf_init(&in, 0, 0);
 	wbuf_init(&out, 1, 0);
 	while (queue_one() == 0) ;
