@@ -133,6 +133,7 @@ static int check_result(const struct parse *p, unsigned long line, const struct 
 	const char *s = r->result;
 	for (size_t i = 0; s[i]; i++) {
 		if (s[i] != '$') continue;
+		if (s[i + 1] == '$') { i++; continue; }
 		size_t k = i + 1;
 		if (s[k] == '{' || s[k] == '(') k++;
 		if (s[k] < '1' || s[k] > '9') continue;
