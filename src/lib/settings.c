@@ -31,6 +31,8 @@ const struct setting settings[] = {
 	S("mail_spool_directory", "/var/mail", "where mbox files live when home_mailbox is empty"),
 	S("virtual_mailbox_base", "mail", "virtual mailboxes, relative to YUBIN_ROOT"),
 	S("virtual_user", "", "account that owns virtual mailboxes when run as root"),
+	S("default_privs", "nobody", "account for alias |command and /file deliveries when the aliases belong to root"),
+	T("command_time_limit", "1000s", "time limit for a |command delivery"),
 	S("double_bounce_recipient", "postmaster", "who gets bounces that cannot be delivered"),
 	S("checkpassword", "", "external checkpassword program for logins"),
 	/* smtpd */
