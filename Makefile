@@ -101,5 +101,17 @@ check: deps-test all unit
 run: deps-test all
 	bin/yubin-run --root ./run --base-port 10000
 
+# make install PREFIX=/var/yubin DESTDIR=/tmp/stage: programs into
+# PREFIX/bin, the default control files, units into /usr/lib/systemd/system,
+# and the queue. Accounts and owners: yubin-setup (run as root afterwards).
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/control $(DESTDIR)$(PREFIX)/mail \
+		$(DESTDIR)$(PREFIX)/log $(DESTDIR)/usr/lib/systemd/system
+	cp -P bin/* $(DESTDIR)$(PREFIX)/bin/
+	for f in control/*; do [ -f "$$f" ] && [ ! -e $(DESTDIR)$(PREFIX)/$$f ] && \
+		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/$$f || true; done
+	-install -m 644 etc/systemd/* $(DESTDIR)/usr/lib/systemd/system/
+	bin/yubin-create-queue $(DESTDIR)$(PREFIX)
+
 clean:
 	rm -rf build bin
