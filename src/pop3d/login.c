@@ -1,0 +1,135 @@
+/* login.c — hand the credentials to yubin-checkpassword, qmail style, but
+ * as a child so a bad password can be answered and retried:
+ *
+ *   yubin-pop3d --fork--> yubin-checkpassword BIN/yubin-pop3
+ *                          (fd 3: "login\0password\0timestamp\0";
+ *                           fds 0/1: the client, or the TLS pipes)
+ *
+ * The front end waits for the child and reads its exit status:
+ *   0    the mailbox session ran and ended: the front end exits too
+ *   1    bad login (checkpassword): "-ERR [AUTH]", tarpit, stay
+ *   2    yubin-pop3 answered the client itself ("-ERR [IN-USE]" ...) and
+ *        read nothing: stay in AUTHORIZATION
+ *   111, other, 100: "-ERR [SYS/TEMP]" or "[SYS/PERM]", then hang up
+ *   killed by a signal: hang up without a word (the session may have run)
+ * Pipelined commands already read into our buffer travel to yubin-pop3
+ * hex-encoded in YUBIN_POP3_INPUT, so "PASS x" + "STAT" in one packet work. */
+#include "pop3d.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* BIN/NAME where BIN is the folder this program was started from */
+static int sibling(char *out, size_t max, const char *name)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) return -1;
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash) return -1;
+	*slash = 0;
+	int k = snprintf(out, max, "%s/%s", self, name);
+	return k < 0 || (size_t)k >= max ? -1 : 0;
+}
+
+/* the checkpassword record: login\0password\0timestamp\0 */
+static int credentials_pipe(const char *login, const char *password)
+{
+	int p[2];
+	if (pipe(p) < 0) return -1;
+	char stamp[64];
+	int k = snprintf(stamp, sizeof stamp, "<%ld.%lld@yubin>", (long)getpid(), (long long)time(NULL));
+	struct buf b = BUF_INIT;
+	int bad = k < 0 || buf_add(&b, login, strlen(login) + 1) < 0 ||
+	          buf_add(&b, password, strlen(password) + 1) < 0 ||
+	          buf_add(&b, stamp, strlen(stamp) + 1) < 0;
+	/* a few hundred bytes: fits the pipe buffer, so no deadlock */
+	if (!bad) bad = write_all(p[1], b.s, b.len) < 0;
+	if (b.s) explicit_bzero(b.s, b.len);
+	buf_free(&b);
+	close(p[1]);
+	if (bad) { close(p[0]); return -1; }
+	return p[0];
+}
+
+static int export_pending(struct pop3d *s)
+{
+	size_t n = rbuf_pending(&s->in);
+	if (!n) return unsetenv("YUBIN_POP3_INPUT");
+	static const char hex[] = "0123456789abcdef";
+	static char enc[2 * IO_BUFSIZE + 1];
+	const unsigned char *p = (const unsigned char *)s->in.buf + s->in.pos;
+	for (size_t i = 0; i < n; i++) {
+		enc[2 * i] = hex[p[i] >> 4];
+		enc[2 * i + 1] = hex[p[i] & 15];
+	}
+	enc[2 * n] = 0;
+	return setenv("YUBIN_POP3_INPUT", enc, 1);
+}
+
+static void child(int credfd, const char *checkpw, const char *mailbox)
+{
+	if (credfd != 3) {
+		if (dup2(credfd, 3) < 0) _exit(111);
+		close(credfd);
+	}
+	char *argv[] = { (char *)checkpw, (char *)mailbox, NULL };
+	execv(checkpw, argv);
+	log_sys("cannot run %s", checkpw);
+	_exit(111);
+}
+
+/* after a failed login: wait a little longer each time, and give up on
+ * clients that keep guessing */
+static void tarpit(struct pop3d *s)
+{
+	s->failures++;
+	sleep((unsigned)(s->failures < 5 ? s->failures : 5));
+	if (s->failures >= POP3D_MAX_FAILURES)
+		reply_die(s, "-ERR [AUTH] Authentication failed, too many attempts.");
+	reply(s, "-ERR [AUTH] Authentication failed.");
+}
+
+void login_run(struct pop3d *s, const char *login, const char *password, const char *mech)
+{
+	char checkpw[PATH_MAX], mailbox[PATH_MAX];
+	s->have_user = 0;
+	if (sibling(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
+	    sibling(mailbox, sizeof mailbox, "yubin-pop3") < 0)
+		reply_die(s, "-ERR [SYS/TEMP] Internal error.");
+	if (wbuf_flush(&s->out) < 0) _exit(0);
+	if (export_pending(s) < 0 || setenv("YUBIN_SERVICE", "pop3", 1) < 0 ||
+	    setenv("YUBIN_AUTH_MECH", mech, 1) < 0 || setenv("YUBIN_TLS", s->tls ? "1" : "0", 1) < 0)
+		reply_die(s, "-ERR [SYS/TEMP] Internal error.");
+	int credfd = credentials_pipe(login, password);
+	if (credfd < 0) reply_die(s, "-ERR [SYS/TEMP] Internal error.");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(credfd);
+		reply_die(s, "-ERR [SYS/TEMP] Temporary failure, try again later.");
+	}
+	if (pid == 0) child(credfd, checkpw, mailbox);
+	close(credfd);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) reply_die(s, "-ERR [SYS/TEMP] Internal error.");
+	if (WIFSIGNALED(status)) _exit(0);
+	switch (WEXITSTATUS(status)) {
+	case 0: _exit(0);
+	case 1: tarpit(s); return;
+	case 2: return;
+	case 100: reply_die(s, "-ERR [SYS/PERM] Mailbox unavailable.");
+	default: reply_die(s, "-ERR [SYS/TEMP] Temporary failure, try again later.");
+	}
+}
