@@ -18,7 +18,7 @@
 int tls_offer(void)
 {
 #if HAVE_STARTTLS
-	return tls_available("pop3") > 0;
+	return tls_available("pop3d") > 0;
 #else
 	return 0;
 #endif
@@ -44,7 +44,7 @@ void tls_begin(struct pop3d *s)
 	int infd = 0, outfd = 1;
 	char info[256];
 	info[0] = 0;
-	if (tls_start_server("pop3", &infd, &outfd, info, sizeof info) < 0)
+	if (tls_start_server("pop3d", &infd, &outfd, info, sizeof info) < 0)
 		die(EXIT_TEMP, "TLS handshake failed: rip=%s", s->rip);
 	fds_to_01(infd, outfd);
 	s->tls = 1;
