@@ -1,0 +1,53 @@
+/* yubin-smtpd — the SMTP server for one connection, on fd 0 and 1 (started
+ * by tcpserver, a systemd socket unit with Accept=yes, inetd or yubin-run).
+ * Called as yubin-submission it plays the submission role (ports 587/465).
+ * It reads control files and runs yubin-queue; it needs no privilege.
+ * main() reads the settings, greets and runs the command table. */
+#include "smtpd.h"
+#include "control.h"
+#include "log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct session S;
+
+static void setup(struct session *s, const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	s->role = strcmp(base, "yubin-submission") == 0 ? ROLE_SUBMISSION : ROLE_SMTPD;
+	signal(SIGPIPE, SIG_IGN); /* a vanished client or yubin-queue is an error return */
+	s->infd = 0;
+	s->outfd = 1;
+	long long t = cfg_time("smtpd_timeout");
+	int ms = t <= 0 || t > 86400 ? 86400 * 1000 : (int)t * 1000;
+	s->in = malloc(sizeof *s->in);
+	s->out = malloc(sizeof *s->out);
+	s->line_limit = cfg_size("line_length_limit");
+	if (s->line_limit < 512) s->line_limit = 512;      /* RFC 5321 4.5.3.1.4 minimum */
+	if (s->line_limit > 1 << 20) s->line_limit = 1 << 20;
+	s->line = malloc((size_t)s->line_limit + 1);
+	if (!s->in || !s->out || !s->line) die_nomem();
+	rbuf_init(s->in, s->infd, ms);
+	wbuf_init(s->out, s->outfd, ms);
+	s->soft_errors = cfg_int("smtpd_soft_error_limit");
+	s->hard_errors = cfg_int("smtpd_hard_error_limit");
+	s->error_sleep = cfg_time("smtpd_error_sleep_time");
+	s->size_limit = cfg_size("message_size_limit");
+	s->rcpt_limit = cfg_int("smtpd_recipient_limit");
+	s->last_cmd = "CONNECT";
+	memcpy(s->proto, "SMTP", 5);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	log_init(argv[0] ? argv[0] : "yubin-smtpd");
+	setup(&S, argv[0] ? argv[0] : "");
+	client_init(&S);
+	log_msg("connect from %s", client_name(&S));
+	reply(&S, "220 %s", cfg_get("smtpd_banner"));
+	command_loop(&S);
+}

@@ -1,0 +1,226 @@
+/* policy.c — the Postfix restriction lists, evaluated at RCPT time
+ * (smtpd_delay_reject = yes): smtpd_client_restrictions,
+ * smtpd_helo_restrictions, smtpd_sender_restrictions, then
+ * smtpd_recipient_restrictions. In each list the first permit ends that
+ * list and the first reject ends them all. After the lists, an unknown
+ * user in a local domain is refused even for trusted clients
+ * (smtpd_reject_unlisted_recipient = yes). */
+#include "smtpd.h"
+#include "addr.h"
+#include "control.h"
+#include "dns.h"
+#include "log.h"
+#include "recipient.h"
+#include "table.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { DUNNO = 0, PERMIT = 1, REJECT = 2 };
+
+struct check {
+	struct session *s;
+	const char *rcpt;
+	const char *what;      /* "<x>: Recipient address rejected" ... */
+	char *reply;
+	size_t max;
+};
+
+static int say(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->reply, c->max, fmt, ap);
+	va_end(ap);
+	return REJECT;
+}
+
+/* Mail to this address stays here or goes to a domain we relay for.
+ * Sender-specified routing (user%host@, host!user@, "a@b"@, @a:b@c) never
+ * counts, whatever domain follows it. */
+static int auth_destination(const char *rcpt)
+{
+	if (addr_has_route_tricks(rcpt)) return 0;
+	const char *d = addr_domain(rcpt);
+	return *d && (domain_is_local(d) || domain_is_relay(d));
+}
+
+/* 1 exists, 0 no such domain, 2 null MX, -1 temporary failure */
+static int domain_exists(const char *domain)
+{
+	struct dns_mx mx[4];
+	struct dns_addr a[4];
+	size_t n;
+	if (!*domain) return 0;
+	if (domain[0] == '[') return 1; /* address literal */
+	if (domain_is_local(domain)) return 1;
+	int r = dns_mx(domain, mx, 4, &n);
+	if (r == DNS_OK) return 1;
+	if (r == DNS_NULLMX) return 2;
+	if (r == DNS_TEMP || r == DNS_BAD) return -1;
+	if (r == DNS_NXDOMAIN) return 0;
+	r = dns_addrs(domain, DNS_V4 | DNS_V6, a, 4, &n);
+	if (r == DNS_OK) return 1;
+	return r == DNS_TEMP || r == DNS_BAD ? -1 : 0;
+}
+
+static int unknown_domain(struct check *c, const char *addr, const char *kind, char sub)
+{
+	if (!*addr) return DUNNO; /* the null sender */
+	int r = domain_exists(addr_domain(addr));
+	if (r == 1) return DUNNO;
+	if (r < 0) return say(c, "450 4.1.%c <%s>: %s address rejected: Domain not found", sub, addr, kind);
+	if (r == 2)
+		return say(c, "556 5.1.10 <%s>: %s address rejected: Domain %s does not accept mail (nullMX)", addr,
+		           kind, addr_domain(addr));
+	return say(c, "550 5.1.%c <%s>: %s address rejected: Domain not found", sub, addr, kind);
+}
+
+/* check_*_access: OK/PERMIT, REJECT [text], DEFER [text], DUNNO, or
+ * "NNN text" with a 4xx/5xx code. */
+static int access_result(struct check *c, const char *value)
+{
+	const char *sp = strchr(value, ' ');
+	size_t wl = sp ? (size_t)(sp - value) : strlen(value);
+	const char *text = sp ? sp + 1 : "";
+	while (*text == ' ') text++;
+	if ((wl == 2 && strncasecmp(value, "OK", 2) == 0) || (wl == 6 && strncasecmp(value, "PERMIT", 6) == 0))
+		return PERMIT;
+	if (wl == 5 && strncasecmp(value, "DUNNO", 5) == 0) return DUNNO;
+	if (wl == 6 && strncasecmp(value, "REJECT", 6) == 0)
+		return say(c, "554 5.7.1 %s: %s", c->what, *text ? text : "Access denied");
+	if (wl == 5 && strncasecmp(value, "DEFER", 5) == 0)
+		return say(c, "450 4.7.1 %s: %s", c->what, *text ? text : "Access denied");
+	if (wl == 3 && (value[0] == '4' || value[0] == '5') && value[1] >= '0' && value[1] <= '9' &&
+	    value[2] >= '0' && value[2] <= '9') {
+		/* keep an enhanced code the table gives, else make one */
+		if (text[0] == value[0] && text[1] == '.')
+			return say(c, "%.3s %s", value, text);
+		return say(c, "%.3s %c.7.1 %s: %s", value, value[0], c->what, *text ? text : "Access denied");
+	}
+	log_msg("warning: access table result \"%.100s\" not understood; ignored", value);
+	return DUNNO;
+}
+
+static int check_access(struct check *c, const char *spec, const char *key, int is_addr)
+{
+	char *v = NULL;
+	int r = is_addr ? table_lookup_addr(spec, key, &v) : table_lookup(spec, key, &v);
+	if (r < 0) return say(c, "451 4.3.0 %s: Temporary lookup failure", c->what);
+	int out = r > 0 ? access_result(c, v) : DUNNO;
+	free(v);
+	return out;
+}
+
+/* One restriction word; *skip is set when it used the next item (a table). */
+static int word(struct check *c, const char *w, const char *next, int *skip)
+{
+	struct session *s = c->s;
+	const char *rcpt = c->rcpt;
+	if (!strcasecmp(w, "permit")) return PERMIT;
+	if (!strcasecmp(w, "reject")) return say(c, "554 5.7.1 %s: Access denied", c->what);
+	if (!strcasecmp(w, "defer")) return say(c, "450 4.7.1 %s: Access denied", c->what);
+	if (!strcasecmp(w, "permit_mynetworks")) return s->trusted ? PERMIT : DUNNO;
+	if (!strcasecmp(w, "permit_sasl_authenticated")) return s->login ? PERMIT : DUNNO;
+	if (!strcasecmp(w, "permit_auth_destination")) return auth_destination(rcpt) ? PERMIT : DUNNO;
+	if (!strcasecmp(w, "reject_unauth_destination") || !strcasecmp(w, "defer_unauth_destination")) {
+		if (auth_destination(rcpt)) return DUNNO;
+		if (w[0] == 'd' || w[0] == 'D') return say(c, "454 4.7.1 <%s>: Relay access denied", rcpt);
+		return say(c, "554 5.7.1 <%s>: Relay access denied", rcpt);
+	}
+	if (!strcasecmp(w, "reject_non_fqdn_recipient"))
+		return addr_is_fqdn(rcpt) ? DUNNO
+		                          : say(c, "504 5.5.2 <%s>: Recipient address rejected: need fully-qualified address", rcpt);
+	if (!strcasecmp(w, "reject_non_fqdn_sender"))
+		return !s->sender.len || addr_is_fqdn(s->sender.s)
+		           ? DUNNO
+		           : say(c, "504 5.5.2 <%s>: Sender address rejected: need fully-qualified address", s->sender.s);
+	if (!strcasecmp(w, "reject_unknown_recipient_domain")) return unknown_domain(c, rcpt, "Recipient", '2');
+	if (!strcasecmp(w, "reject_unknown_sender_domain"))
+		return unknown_domain(c, s->sender.len ? s->sender.s : "", "Sender", '8');
+	if (!strcasecmp(w, "reject_unlisted_recipient")) {
+		enum recipient_status r = recipient_check(rcpt);
+		if (r == RCPT_TEMPFAIL) return say(c, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+		if (r == RCPT_UNKNOWN) return -1; /* the unlisted reply, made by the caller */
+		return DUNNO;
+	}
+	if (!strcasecmp(w, "reject_unauth_pipelining")) return DUNNO; /* our reads never act ahead */
+	if (!strcasecmp(w, "check_client_access") || !strcasecmp(w, "check_helo_access") ||
+	    !strcasecmp(w, "check_sender_access") || !strcasecmp(w, "check_recipient_access")) {
+		if (!next) {
+			log_msg("warning: restriction %s needs a table name", w);
+			return say(c, "451 4.3.5 Server configuration error");
+		}
+		*skip = 1;
+		switch (w[6]) {
+		case 'c': case 'C': {
+			int r = check_access(c, next, s->ip, 0);
+			return r == DUNNO && strcmp(s->host, "unknown") ? check_access(c, next, s->host, 0) : r;
+		}
+		case 'h': case 'H': return check_access(c, next, s->helo, 0);
+		case 's': case 'S': return s->sender.len ? check_access(c, next, s->sender.s, 1) : DUNNO;
+		default: return check_access(c, next, rcpt, 1);
+		}
+	}
+	log_msg("warning: unknown smtpd restriction \"%s\"", w);
+	return say(c, "451 4.3.5 Server configuration error");
+}
+
+static int unlisted_reply(struct check *c)
+{
+	const char *d = addr_domain(c->rcpt);
+	enum domain_class dc = domain_classify(d);
+	long long code = 550;
+	const char *table = "virtual alias table";
+	if (dc == DOMAIN_SYSTEM) {
+		code = control_int("unknown_local_recipient_reject_code");
+		if (code < 400 || code > 599) code = 550;
+		table = "local recipient table";
+	} else if (dc == DOMAIN_VIRTUAL) {
+		table = "virtual mailbox table";
+	}
+	return say(c, "%lld %d.1.1 <%s>: Recipient address rejected: User unknown in %s", code, (int)(code / 100),
+	           c->rcpt, table);
+}
+
+static int eval_list(struct check *c, const char *setting)
+{
+	const char *const *items;
+	size_t n = cfg_list(setting, &items);
+	for (size_t i = 0; i < n; i++) {
+		int skip = 0;
+		int r = word(c, items[i], i + 1 < n ? items[i + 1] : NULL, &skip);
+		if (r < 0) return unlisted_reply(c);
+		if (r != DUNNO) return r;
+		i += (size_t)skip;
+	}
+	return DUNNO;
+}
+
+int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max)
+{
+	char client[400], helo[300], sender[300], recipient[300];
+	snprintf(client, sizeof client, "<%s>: Client host rejected", client_name(s));
+	snprintf(helo, sizeof helo, "<%s>: Helo command rejected", s->helo);
+	snprintf(sender, sizeof sender, "<%s>: Sender address rejected", s->sender.len ? s->sender.s : "");
+	snprintf(recipient, sizeof recipient, "<%s>: Recipient address rejected", rcpt);
+	const struct { const char *setting, *what; } lists[] = {
+		{ "smtpd_client_restrictions", client },
+		{ "smtpd_helo_restrictions", helo },
+		{ "smtpd_sender_restrictions", sender },
+		{ "smtpd_recipient_restrictions", recipient },
+	};
+	struct check c = { s, rcpt, NULL, reply, max };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		c.what = lists[i].what;
+		if (eval_list(&c, lists[i].setting) == REJECT) return 1;
+	}
+	enum recipient_status r = recipient_check(rcpt);
+	if (r == RCPT_TEMPFAIL) return say(&c, "451 4.3.0 <%s>: Temporary lookup failure", rcpt), 1;
+	if (r == RCPT_UNKNOWN) return unlisted_reply(&c), 1;
+	return 0;
+}

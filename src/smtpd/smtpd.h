@@ -1,0 +1,106 @@
+/* smtpd.h — the state of one SMTP session, shared by the files of
+ * yubin-smtpd: main.c (setup and the command loop), commands.c (the
+ * command table and the small commands), mail.c (MAIL and RCPT),
+ * policy.c (the restriction lists), data.c (DATA into yubin-queue),
+ * reply.c (replies, errors, tarpit, session ends), client.c (who is
+ * talking). One process serves one connection, so there is one session. */
+#ifndef YUBIN_SMTPD_H
+#define YUBIN_SMTPD_H
+
+#include "buf.h"
+#include "cidr.h"
+#include "io.h"
+#include "qclient.h"
+
+#include <stddef.h>
+
+enum role { ROLE_SMTPD, ROLE_SUBMISSION };
+
+struct session {
+	enum role role;
+	struct rbuf *in;
+	struct wbuf *out;
+	int infd, outfd;
+
+	/* the client */
+	struct ipaddr addr;
+	char ip[64];          /* text form, or "unknown" */
+	char host[256];       /* verified reverse name, or "unknown" */
+	int trusted;          /* in mynetworks */
+	char helo[256];       /* "" until HELO/EHLO */
+	int esmtp;
+	char proto[8];        /* SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA */
+	char *login;          /* SASL login once authenticated */
+	int tls;
+	char tls_info[160];
+
+	/* the transaction */
+	int in_mail;
+	struct buf sender;    /* "" for <> */
+	long long size;       /* declared SIZE=, 0 if none */
+	char body[10];        /* "", 7BIT or 8BITMIME */
+	char ret[5];          /* "", FULL or HDRS */
+	struct buf envid;
+	char **rcpt;          /* accepted recipients */
+	char **rcpt_notify, **rcpt_orcpt;
+	size_t nrcpt, caprcpt;
+
+	/* the queue writer, kept for every message of the connection */
+	struct qclient q;
+	int q_open;
+
+	/* counters and limits */
+	unsigned errors;
+	long long soft_errors, hard_errors, error_sleep;
+	long long line_limit;
+	long long size_limit;
+	long long rcpt_limit;
+	const char *last_cmd;  /* for "lost connection after X" */
+	unsigned long ncmd[16], nbad[16], ntotal;
+	char *line;            /* command line buffer, line_limit + 1 */
+};
+
+extern struct session S;
+
+/* settings, role-aware: submission_NAME overrides NAME for yubin-submission */
+const char *cfg_get(const char *name);
+size_t cfg_list(const char *name, const char *const **items);
+long long cfg_int(const char *name);
+long long cfg_size(const char *name);
+long long cfg_time(const char *name);
+int cfg_bool(const char *name);
+
+/* client.c */
+void client_init(struct session *s);
+/* "host[ip]" for the log */
+const char *client_name(const struct session *s);
+
+/* reply.c */
+void reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* an error reply: counted, delayed past the soft limit */
+void reply_err(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* raw multi-line replies (EHLO) are built with reply_more() then reply() */
+void reply_more(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* flush pending replies when the client has nothing more buffered */
+void flush_if_idle(struct session *s);
+void session_end(struct session *s, int code) __attribute__((noreturn));
+/* the session's I/O failed: log why and end */
+void io_failed(struct session *s, int status) __attribute__((noreturn));
+/* Postfix's reject log line; qid NULL logs "NOQUEUE" */
+void log_reject(struct session *s, const char *qid, const char *stage, const char *rcpt, const char *text);
+
+/* commands.c */
+void command_loop(struct session *s) __attribute__((noreturn));
+void transaction_reset(struct session *s);
+
+/* mail.c */
+void cmd_mail(struct session *s, char *arg, size_t len);
+void cmd_rcpt(struct session *s, char *arg, size_t len);
+
+/* policy.c: 0 accept; otherwise the reply to give is in reply */
+int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max);
+
+/* data.c */
+void cmd_data(struct session *s, char *arg, size_t len);
+
+#endif
