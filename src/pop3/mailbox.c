@@ -1,7 +1,7 @@
 /* mailbox.c — the Maildir as one POP3 session sees it. At login, new/
- * messages move to cur/ (gaining ":2," and, when missing, the ",W=" size
- * field, so no later session reads them to size them); cur/ is listed and
- * sorted by name, i.e. by arrival. Other clients (IMAP) may rename a
+ * messages move to cur/ (gaining ":2,"); cur/ is listed and sorted by
+ * name, i.e. by arrival; sizes come from ",W=" or the size cache, and are
+ * counted (once) otherwise. Other clients (IMAP) may rename a
  * message to change its flags meanwhile: a message is found again by its
  * unique part. Deletions are applied only in the UPDATE state. */
 #include "pop3.h"
@@ -56,23 +56,14 @@ static int size_of_path(const char *path, unsigned long long *size)
 	return r;
 }
 
-/* new/NAME -> cur/NAME,W=<size>:2, */
+/* new/NAME -> cur/NAME:2, (the name itself stays: other readers key on it) */
 static void move_new(const char *name, size_t n)
 {
 	char from[300], to[300];
-	const char *colon = memchr(name, ':', n);
-	size_t base = colon ? (size_t)(colon - name) : n;
-	unsigned long long size;
 	int k = snprintf(from, sizeof from, "new/%s", name);
-	if (k < 0 || (size_t)k >= sizeof from) return;
-	if (size_from_name(name, n, &size) == 0 || size_of_path(from, &size) < 0)
-		k = snprintf(to, sizeof to, "cur/%.*s%s", (int)base, name, colon ? colon : ":2,");
-	else
-		k = snprintf(to, sizeof to, "cur/%.*s,W=%llu%s", (int)base, name, size, colon ? colon : ":2,");
-	/* a name that grew past NAME_MAX keeps its old unique part */
-	if (k < 0 || (size_t)k >= sizeof to || (size_t)k - 4 > 255)
-		k = snprintf(to, sizeof to, "cur/%.*s%s", (int)base, name, colon ? colon : ":2,");
-	if (k < 0 || (size_t)k >= sizeof to || (size_t)k - 4 > 255) return;
+	int j = snprintf(to, sizeof to, "cur/%s%s", name, memchr(name, ':', n) ? "" : ":2,");
+	if (k < 0 || (size_t)k >= sizeof from || j < 0 || (size_t)j >= sizeof to || (size_t)j - 4 > 255)
+		return;
 	if (rename(from, to) < 0 && errno != ENOENT)
 		log_sys("cannot move %s to cur/", from);
 }
@@ -96,21 +87,25 @@ int mbox_scan(struct mbox *b)
 
 	d = opendir("cur");
 	if (!d) return -1;
+	sizecache_load();
 	char path[300];
+	int counted = 0;
 	while ((errno = 0, e = readdir(d))) {
 		size_t n = strlen(e->d_name);
 		unsigned long long size;
 		if (e->d_name[0] == '.' || n > 255) continue;
-		if (size_from_name(e->d_name, n, &size) < 0) {
-			/* put there by another client without a size: count it */
+		if (size_from_name(e->d_name, n, &size) < 0 &&
+		    sizecache_find(e->d_name, uniq_len(e->d_name, n), &size) < 0) {
 			int k = snprintf(path, sizeof path, "cur/%s", e->d_name);
 			if (k < 0 || (size_t)k >= sizeof path || size_of_path(path, &size) < 0) continue;
+			counted = 1;
 		}
 		if (add(b, e->d_name, n, size) < 0) { closedir(d); return -1; }
 	}
 	int err = errno;
 	closedir(d);
 	if (err) { errno = err; return -1; }
+	if (counted) sizecache_save(b);
 	sort_names = b->names.s;
 	qsort(b->m, b->n, sizeof *b->m, by_name);
 	return 0;

@@ -58,6 +58,11 @@ size_t mbox_expunge(struct mbox *b);
 /* the UIDL of message i into out (at least POP3_UIDL_MAX + 1 bytes) */
 void msg_uidl(const struct mbox *b, size_t i, char *out, size_t max);
 
+/* sizecache.c: sizes counted by earlier sessions */
+void sizecache_load(void);
+int sizecache_find(const char *name, size_t len, unsigned long long *size);
+void sizecache_save(const struct mbox *b);
+
 /* size.c: the size of a message as POP3 sends it */
 int size_of_fd(int fd, unsigned long long *size);
 int size_from_name(const char *name, size_t n, unsigned long long *size);

@@ -1,8 +1,8 @@
 /* size.c — a message's size as POP3 sends it: every line ends in CRLF
  * (bare LF counts one byte more), a last line without LF gets a CRLF, and
  * dot-stuffing is not counted (RFC 1939 sizes, as Dovecot reports them).
- * Counting needs one read of the file; the result is kept in the file
- * name as the Maildir++ ",W=" field so later sessions read nothing. */
+ * Counting needs one read of the file; a ",W=" field in the name (Maildir++)
+ * saves it, and so does the session's size cache (sizecache.c). */
 #include "pop3.h"
 
 #include <errno.h>

@@ -1,0 +1,63 @@
+#!/bin/bash
+# bench/pop3-fetch.sh [COUNT=2000] [SIZE=4096] — POP3 LIST + RETR of COUNT
+# messages against yubin, and against Dovecot in the same run when the
+# reference is up (../shared/bench/reference-up.sh; POP3 on 127.0.0.1:20110).
+# Starts a throw-away yubin instance (bin/yubin-run) on a free base port,
+# adds bench@example.test (password "bench"), logs in once so that
+# yubin-checkpassword creates the Maildir, then runs the shared driver
+# ../shared/bench/pop3-fetch.sh (cold and warm sessions, REPS medians).
+# Env: REPS, QUIET_IDLE... are passed through; SHARED (default ../shared
+# next to the checkout); KEEP=1 keeps the instance root.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED:-$top/../shared}
+[ -d "$shared/bench" ] || shared=/work/shared
+count=${1:-2000}
+size=${2:-4096}
+for p in yubin-run yubin-pop3d yubin-pop3 yubin-checkpassword yubin-user; do
+	[ -x "$top/bin/$p" ] || { echo "pop3-fetch: bin/$p missing (run make)" >&2; exit 111; }
+done
+
+tmp=$(mktemp -d /var/tmp/yubin-bench-pop3.XXXXXX)
+chmod 755 "$tmp"
+root=$tmp/inst
+base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
+pop3=$((base + 110))
+export YUBIN_ROOT=$root
+"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
+run_pid=$!
+cleanup() {
+	kill -TERM "$run_pid" 2>/dev/null || true
+	wait "$run_pid" 2>/dev/null || true
+	[ -n "${KEEP:-}" ] && echo "pop3-fetch: kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+for _ in $(seq 600); do
+	grep -q 'yubin-run: ready' "$tmp/run.out" 2>/dev/null && break
+	kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/run.out" >&2; exit 111; }
+	sleep 0.1
+done
+grep -q 'yubin-run: ready' "$tmp/run.out" || { echo "pop3-fetch: yubin-run not ready" >&2; exit 111; }
+
+echo bench | "$top/bin/yubin-user" add bench@example.test >/dev/null
+python3 - "$pop3" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=30)
+p.user("bench@example.test"); p.pass_("bench"); p.quit()
+PY
+maildir=$root/mail/example.test/bench
+
+echo "# yubin: pop3 127.0.0.1:$pop3 maildir $maildir" >&2
+TARGET_PIDS=$run_pid "$shared/bench/pop3-fetch.sh" "127.0.0.1:$pop3" "$maildir" \
+	bench@example.test bench "$count" "$size" | sed 's/^RESULT name=/RESULT name=yubin_/'
+
+ref_port=${REF_POP3_PORT:-20110}
+if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' "$ref_port" 2>/dev/null; then
+	echo "# reference (Dovecot): pop3 127.0.0.1:$ref_port" >&2
+	pidfile=/run/refdovecot/master.pid
+	TARGET_PIDFILES=$pidfile "$shared/bench/pop3-fetch.sh" "127.0.0.1:$ref_port" \
+		"${REF_MAILBASE:-/var/tmp/refmail}/example.test/bench" bench@example.test bench \
+		"$count" "$size" | sed 's/^RESULT name=/RESULT name=dovecot_/'
+else
+	echo "# reference not up (run $shared/bench/reference-up.sh as root to compare)" >&2
+fi
