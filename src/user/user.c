@@ -216,7 +216,10 @@ int main(int argc, char **argv)
 		if (argc != 2 + c->takes_addr) usage();
 		struct buf addr = BUF_INIT;
 		if (c->takes_addr) canonical(argv[2], &addr);
-		return c->run(addr.s);
+		int rc = c->run(addr.s);
+		buf_free(&addr);
+		buf_free(&text);
+		return rc;
 	}
 	usage();
 }
