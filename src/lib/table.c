@@ -275,14 +275,18 @@ int table_lookup_addr(const char *spec, const char *addr, char **value)
 		log_msg("warning: unsupported table \"%s\"", spec);
 		return -1;
 	}
-	if (regexp) return spec_get(1, name, nlen, addr, strlen(addr), value);
-
 	const char *local, *domain;
 	size_t ll, dl;
 	addr_split(addr, &local, &ll, &domain, &dl);
 	struct buf plain = BUF_INIT;
 	int stripped = addr_strip_extension(addr, &plain);
 	if (stripped < 0) { buf_free(&plain); return -1; }
+	if (regexp) { /* patterns see whole addresses: with, then without extension */
+		int rr = spec_get(1, name, nlen, addr, strlen(addr), value);
+		if (rr == 0 && stripped) rr = spec_get(1, name, nlen, plain.s, plain.len, value);
+		buf_free(&plain);
+		return rr;
+	}
 	int r = spec_get(0, name, nlen, addr, strlen(addr), value);            /* user+ext@domain */
 	if (r == 0 && stripped && dl)
 		r = spec_get(0, name, nlen, plain.s, plain.len, value);          /* user@domain */

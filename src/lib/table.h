@@ -20,7 +20,8 @@ int table_regexp(const char *name, const char *subject, size_t len, char **value
 int table_lookup(const char *spec, const char *key, char **value);
 /* address lookup in Postfix order: user+ext@domain, user@domain,
  * user+ext, user (only when domain is local), @domain.
- * For regexp specs the whole address is the subject. */
+ * For regexp specs the whole address is the subject (then, when it has
+ * an extension, the address without it). */
 int table_lookup_addr(const char *spec, const char *addr, char **value);
 
 /* yubin-map -q: exact key in the table whose text file is path (path.cdb),

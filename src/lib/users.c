@@ -42,6 +42,7 @@ static int usable(const char *h)
 int password_check(const char *hash_or_null, const char *password)
 {
 	int real = usable(hash_or_null);
+	if (!password) password = "";
 	const char *setting = real ? hash_or_null : dummy_hash;
 	struct crypt_data *cd = calloc(1, sizeof *cd);
 	if (!cd) return -1;

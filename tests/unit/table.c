@@ -245,6 +245,9 @@ static void spec_tests(void)
 	ok(table_lookup("regexp:/etc/postfix/acc.regexp", "bob@evil.test", &v) == 1 && !strcmp(v, "REJECT bob"),
 	   "regexp: spec with Postfix path");
 	free(v);
+	is_str(addr("regexp:acc", "bob+tag@evil.test"), "REJECT bob+tag", "regexp sees the extension first");
+	write_file("acc2.regexp", "/^bob@evil\\.test$/ STRIPPED\n");
+	is_str(addr("regexp:acc2", "bob+tag@evil.test"), "STRIPPED", "then the address without extension");
 	ok(table_query_file(cpath("virtual"), "BARE", 4, &v) == 1 && !strcmp(v, "bare-user"), "query by file path");
 	free(v);
 	ok(table_query_file(cpath("acc.regexp"), "x@evil.test", 11, &v) == 1, "query a regexp file by path");
