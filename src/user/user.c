@@ -5,7 +5,7 @@
  *   yubin-user del user@dom      (the Maildir is left in place)
  *   yubin-user list
  * Passwords are never taken from argv and never logged. Concurrent runs
- * serialise on control/users.lock. add also lists dom in
+ * serialise on a lock of the control/ directory. add also lists dom in
  * control/virtual_mailbox_domains when missing, and says so. */
 #include "addr.h"
 #include "buf.h"
@@ -52,12 +52,14 @@ static void canonical(const char *arg, struct buf *out)
 
 static void lock_and_read(void)
 {
-	char lock[PATH_MAX];
+	char dir[PATH_MAX];
 	if (root_path(users_path, sizeof users_path, "control/users") < 0 ||
-	    root_path(lock, sizeof lock, "control/users.lock") < 0)
+	    root_path(dir, sizeof dir, "control") < 0)
 		die(EXIT_PERM, "YUBIN_ROOT too long");
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) die_sys(EXIT_TEMP, "%s", lock);
+	/* the lock is on control/ itself: control/users is replaced by rename,
+	 * so it cannot carry the lock, and we leave no lock file behind */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) die_sys(EXIT_TEMP, "%s", dir);
 	/* fd stays open: the lock lasts until we exit */
 	if (file_read(users_path, &text) < 0) die_sys(EXIT_TEMP, "%s", users_path);
 }

@@ -144,5 +144,7 @@ with Instance(start=False) as y:
     with open(os.path.join(ctl, "virtual_mailbox_domains")) as f:
         t.eq(f.read().split(), ["example.test", "para.test"], "domain added once under concurrency")
     t.ok(not [f for f in control_files(y.root) if ".cdb." in f or ".tmp" in f], "no temp files left")
+    t.eq([f for f in control_files(y.root) if f.startswith(("users", "virtual_mailbox"))],
+         ["users", "users.cdb", "virtual_mailbox_domains"], "yubin-user creates nothing else in control/")
 
 t.done()
