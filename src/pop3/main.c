@@ -92,9 +92,9 @@ int main(int argc, char **argv)
 	const char *rip = getenv("TCPREMOTEIP");
 	if (!rip || !*rip) rip = getenv("REMOTE_ADDR");
 	const char *mech = getenv("YUBIN_AUTH_MECH"), *tls = getenv("YUBIN_TLS");
-	log_msg("login user=<%s> rip=%s mech=%s tls=%s messages=%zu size=%llu", s->user,
+	log_msg("login user=<%s> rip=%s mech=%s tls=%s pid=%ld messages=%zu size=%llu", s->user,
 	        rip && *rip ? rip : "unknown", mech ? mech : "-", tls && *tls == '1' ? "yes" : "no",
-	        s->box.n, s->box.total);
+	        (long)getpid(), s->box.n, s->box.total);
 	replyf(s, "+OK Logged in.");
 	commands_loop(s);
 }

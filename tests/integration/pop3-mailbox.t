@@ -7,7 +7,7 @@ kill -9, pipelined input from the front end, garbage and overlong lines."""
 import os, poplib, signal, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, BIN, wait_for
-from pop3util import SockPOP3, spawn, wire, pop3_size, make_maildir, put_message, recv_until
+from pop3util import SockPOP3, spawn, wire, crlf, pop3_size, make_maildir, put_message, recv_until
 
 poplib._MAXLINE = 1 << 20   # one test message has a 70000-byte line
 t = Tap()
@@ -65,8 +65,7 @@ ok_all = True
 for i, d in enumerate(DATA):
     resp, lines, octets = c.retr(i + 1)
     body = b"".join(l + b"\r\n" for l in lines)
-    unstuffed = b"".join((l[1:] if l.startswith(b"..") else l) + b"\r\n"
-                         for l in wire(d).split(b"\r\n")[:-1])
+    unstuffed = crlf(d)
     if body != unstuffed or len(body) != pop3_size(d) or not resp.startswith(b"+OK %d octets" % pop3_size(d)):
         ok_all = False
         t.diag(f"message {i + 1}: resp {resp!r} got {len(body)} bytes want {pop3_size(d)}")

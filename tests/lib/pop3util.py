@@ -79,3 +79,9 @@ def recv_until(sock, marker, timeout=30):
             break
         got += chunk
     return got
+
+
+def crlf(data):
+    """the message as a POP3 client keeps it: CRLF line ends, stuffing undone"""
+    return b"".join((ln[1:] if ln.startswith(b"..") else ln) + b"\r\n"
+                    for ln in wire(data).split(b"\r\n")[:-1])
