@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONTROL_FILE_MAX (1 << 20)
@@ -17,6 +20,7 @@
 
 struct cached {
 	char *name;
+	struct stat st;   /* of control/NAME when read; st_ino 0 when missing */
 	char *raw;        /* NULL: no file and no default */
 	int is_set;
 	char *value;      /* expanded, or NULL until asked */
@@ -103,6 +107,34 @@ static char *read_control_file(const char *name, int *is_set)
 	return out.s;
 }
 
+static void control_stat(const char *name, struct stat *st)
+{
+	char rel[512], path[4096];
+	memset(st, 0, sizeof *st);
+	if (!valid_name(name) || snprintf(rel, sizeof rel, "control/%s", name) >= (int)sizeof rel ||
+	    root_path(path, sizeof path, rel) < 0 || stat(path, st) < 0)
+		memset(st, 0, sizeof *st);
+}
+
+int control_refresh(void)
+{
+	static time_t last;
+	time_t now = time(NULL);
+	if (now == last) return 0;
+	last = now;
+	for (size_t i = 0; i < ncache; i++) {
+		struct stat st;
+		control_stat(cache[i].name, &st);
+		if (st.st_ino != cache[i].st.st_ino || st.st_dev != cache[i].st.st_dev ||
+		    st.st_size != cache[i].st.st_size || st.st_mtim.tv_sec != cache[i].st.st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != cache[i].st.st_mtim.tv_nsec) {
+			control_reload();
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static char *host_fqdn(void)
 {
 	char host[256];
@@ -137,6 +169,7 @@ static struct cached *lookup_cached(const char *name)
 	c->name = strdup(name);
 	if (!c->name) die_nomem();
 	c->raw = read_control_file(name, &c->is_set);
+	control_stat(name, &c->st);
 	if (!c->raw) {
 		const struct setting *s = setting_find(name);
 		if (s) c->raw = strdup(s->def);

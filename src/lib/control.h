@@ -48,6 +48,11 @@ long long control_size(const char *name);   /* bytes, 0 = unlimited */
 long long control_int(const char *name);
 int control_bool(const char *name);
 void control_reload(void);
+/* For long-running programs, before each unit of work: when any control
+ * file read so far has changed (checked at most once a second, one stat
+ * per file), forget every cached value, so a change takes effect at the
+ * next delivery without a reload. Returns 1 when values were dropped. */
+int control_refresh(void);
 
 /* The value parsers, exposed for the tests and yubin-ctl check. Each takes
  * (pointer, length) and returns 0 on success, -1 on a malformed value. */

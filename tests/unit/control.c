@@ -99,5 +99,11 @@ int main(void)
 	snprintf(path, sizeof path, "%s/control/myhostname", dir);
 	write_file(path, "other.test\n");
 	is_str(control_get("myhostname"), "other.test", "reload rereads");
+	write_file(path, "third.test\n");
+	sleep(1); /* control_refresh looks at most once a second */
+	ok(control_refresh() == 1, "refresh notices a changed file");
+	is_str(control_get("myhostname"), "third.test", "refresh rereads");
+	sleep(1);
+	ok(control_refresh() == 0, "refresh with nothing changed keeps the cache");
 	return done_testing();
 }
