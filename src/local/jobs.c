@@ -39,6 +39,8 @@ struct job {
 	struct message m;
 	struct tlist tl;
 	size_t done;
+	struct result pre;      /* a member that bounced during resolution */
+	int have_pre;
 };
 
 struct kid {                /* a forked delivery child */
@@ -139,6 +141,7 @@ static void job_finish(struct job *j)
 {
 	struct result all;
 	int have = 0;
+	if (j->have_pre) result_merge(&all, &j->pre, &have);
 	for (size_t i = 0; i < j->tl.n; i++) result_merge(&all, &j->tl.t[i].res, &have);
 	if (!have) result_set(&all, 'K', "2.0.0", "delivered to /dev/null");
 	answer(j->id, &all);
@@ -218,6 +221,11 @@ static void job_new(char *line, size_t n)
 		qf_put(qf);
 		free(j);
 		return;
+	}
+	if (r.status == 'D') { /* some members bounced, the others are delivered */
+		log_result(&j->m, j->m.rcpt, &r);
+		j->pre = r;
+		j->have_pre = 1;
 	}
 	*jobs_tail = j;
 	jobs_tail = &j->next;

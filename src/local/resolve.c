@@ -40,7 +40,8 @@ struct privs {
 struct ctx {
 	struct tlist *out;
 	struct result *err;
-	int failed;
+	int failed;             /* temporary trouble: deliver nothing */
+	int bounced;            /* a member failed for good (err says why) */
 	int discarded;          /* an item was /dev/null */
 	char **seen;            /* addresses already expanded */
 	size_t nseen, capseen;
@@ -52,14 +53,17 @@ static void fail(struct ctx *c, char status, const char *code, const char *fmt, 
 	__attribute__((format(printf, 4, 5)));
 static void fail(struct ctx *c, char status, const char *code, const char *fmt, ...)
 {
-	if (c->failed) return;
+	if (c->failed || (status == 'D' && c->bounced)) return;
 	char text[DELIVER_TEXT_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	result_set(c->err, status, code, "%s", text);
-	c->failed = 1;
+	/* a permanent failure of one member leaves the others to deliver;
+	 * a temporary one stops everything until the retry */
+	if (status == 'D') c->bounced = 1;
+	else c->failed = 1;
 }
 
 void tlist_free(struct tlist *l)
@@ -415,6 +419,7 @@ int resolve(const char *rcpt, struct tlist *out, struct result *err)
 {
 	struct ctx c = { .out = out, .err = err };
 	memset(out, 0, sizeof *out);
+	err->status = 0;
 	resolve_addr(&c, rcpt, 0);
 	if (!c.failed && c.nfwd) {
 		/* forwards are injected with the rights of the virtual mailbox
@@ -430,6 +435,7 @@ int resolve(const char *rcpt, struct tlist *out, struct result *err)
 	}
 	if (!c.failed && out->n == 0 && !c.discarded)
 		fail(&c, 'D', "5.1.1", "alias for %s expands to no destinations", rcpt);
+	if (out->n == 0 && c.bounced) c.failed = 1;
 	for (size_t i = 0; i < c.nseen; i++) free(c.seen[i]);
 	free(c.seen);
 	buf_free(&c.fwd);
