@@ -39,6 +39,8 @@ DIR_yubin-checkpassword = checkpassword
 ALL_PROGRAMS += yubin-pop3d yubin-pop3
 DIR_yubin-pop3d = pop3d
 DIR_yubin-pop3 = pop3
+ALL_PROGRAMS += yubin-remote
+DIR_yubin-remote = remote
 # a program is built once its folder has sources
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 

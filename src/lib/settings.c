@@ -83,6 +83,7 @@ const struct setting settings[] = {
 	L("transport_maps", "transport", "tables of per-domain routes (local:, smtp:[host]:port, error:, discard:)"),
 	L("smtp_host_lookup", "dns", "dns, native or both: how next-hop host addresses are found"),
 	I("default_destination_recipient_limit", "50", "recipients per delivery transaction"),
+	S("smtp_helo_name", "$myhostname", "name sent in EHLO/HELO"),
 	T("smtp_connect_timeout", "30s", "TCP connect timeout"),
 	T("smtp_helo_timeout", "300s", "greeting and EHLO timeout"),
 	T("smtp_mail_timeout", "300s", "MAIL FROM timeout"),
