@@ -1,0 +1,224 @@
+/* starttls.c — the protocol program's side of TLS (see starttls.h): decide
+ * whether to offer it from public data only (certificate, file modes),
+ * spawn yubin-tlsd with the socket and two plaintext pipes plus a status
+ * pipe, and put the pipes where the socket was. */
+#include "starttls.h"
+#include "control.h"
+#include "log.h"
+#include "qclient.h"
+#include "tlscert.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *security_level(const char *service)
+{
+	char name[80];
+	snprintf(name, sizeof name, "%s_tls_security_level", service);
+	if (strcmp(service, "smtpd") != 0 && control_is_set(name)) return control_get(name);
+	return control_get("smtpd_tls_security_level");
+}
+
+static int check_available(const char *service)
+{
+	char cert[4096], key[4096], err[512];
+	struct tls_creds *c;
+	if (strcmp(security_level(service), "none") == 0) return 0;
+	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
+	if (p < 0) { log_msg("TLS disabled for %s: bad service name or path too long", service); return 0; }
+	if (p == 0) return 0;
+	c = malloc(sizeof *c);
+	if (!c) return 0;
+	int ok = 0;
+	if (tls_load_cert(c, cert, err, sizeof err) < 0) {
+		log_msg("TLS disabled for %s: %s", service, err);
+	} else {
+		time_t now = time(NULL);
+		if (now > c->not_after) log_msg("TLS disabled for %s: %s: certificate expired", service, cert);
+		else if (now < c->not_before) log_msg("TLS disabled for %s: %s: certificate not yet valid", service, cert);
+		else if (tls_key_file_ok(key, err, sizeof err) < 0) log_msg("TLS disabled for %s: %s", service, err);
+		else ok = 1;
+		tls_creds_free(c);
+	}
+	free(c);
+	return ok;
+}
+
+int tls_available(const char *service)
+{
+	static char cached_for[40];
+	static int cached = -1;
+	if (cached >= 0 && strcmp(cached_for, service) == 0) return cached;
+	cached = check_available(service);
+	snprintf(cached_for, sizeof cached_for, "%s", service);
+	return cached;
+}
+
+/* a CLOEXEC copy of fd at 10 or above, so the dup2s in the child cannot
+ * overwrite a source before it is used */
+static int high(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) { close(fds[i]); fds[i] = -1; }
+}
+
+/* the one status line from yubin-tlsd, or "" when it died first */
+static void read_status(int fd, char *line, size_t max)
+{
+	size_t len = 0;
+	while (len + 1 < max) {
+		ssize_t n = read(fd, line + len, max - 1 - len);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len)) break;
+	}
+	line[len] = 0;
+	char *nl = strchr(line, '\n');
+	if (nl) *nl = 0;
+}
+
+int tls_start_server(const char *service, int *in, int *out, char *info, size_t max)
+{
+	char path[4096], status[256];
+	/* fds: 0 sock in, 1 sock out, 2 to-program read, 3 to-program write,
+	 * 4 from-program read, 5 from-program write, 6 status read, 7 status write */
+	int f[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	int a[2], b[2], s[2];
+	if (max) info[0] = 0;
+	if (prog_path(path, sizeof path, "yubin-tlsd") < 0) {
+		snprintf(info, max, "cannot find yubin-tlsd");
+		return -1;
+	}
+	if (pipe2(a, O_CLOEXEC) < 0) goto syserr;
+	f[2] = a[0]; f[3] = a[1];
+	if (pipe2(b, O_CLOEXEC) < 0) goto syserr;
+	f[4] = b[0]; f[5] = b[1];
+	if (pipe2(s, O_CLOEXEC) < 0) goto syserr;
+	f[6] = s[0]; f[7] = s[1];
+	int hin = high(*in), hout = high(*out), hb = high(b[0]), ha = high(a[1]), hs = high(s[1]);
+	int hi[5] = { hin, hout, hb, ha, hs };
+	if (hin < 0 || hout < 0 || hb < 0 || ha < 0 || hs < 0) { close_all(hi, 5); goto syserr; }
+
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, hin, 0);
+	posix_spawn_file_actions_adddup2(&fa, hout, 1);
+	posix_spawn_file_actions_adddup2(&fa, hb, 3);
+	posix_spawn_file_actions_adddup2(&fa, ha, 4);
+	posix_spawn_file_actions_adddup2(&fa, hs, 5);
+	/* the child must not inherit an ignored SIGPIPE or blocked signals */
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char *argv[] = { "yubin-tlsd", (char *)service, NULL };
+	pid_t pid;
+	int err = posix_spawn(&pid, path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close_all(hi, 5);
+	if (err) {
+		errno = err;
+		goto syserr;
+	}
+	close(a[1]); f[3] = -1;
+	close(b[0]); f[4] = -1;
+	close(s[1]); f[7] = -1;
+	read_status(s[0], status, sizeof status);
+	close(s[0]); f[6] = -1;
+
+	if (strncmp(status, "ok ", 3) != 0) {
+		snprintf(info, max, "%s", status[0] ? status + (strncmp(status, "fail ", 5) ? 0 : 5)
+		                                    : "yubin-tlsd ended without a status");
+		close_all(f, 8);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) ;
+		return -1;
+	}
+	snprintf(info, max, "%s", status + 3);
+	/* the plaintext pipes take the socket's place */
+	if (dup2(a[0], *in) < 0) goto syserr_child;
+	close(a[0]); f[2] = -1;
+	if (*out != *in) {
+		if (dup2(b[1], *out) < 0) goto syserr_child;
+		close(b[1]);
+	} else {
+		*out = b[1];
+		fcntl(b[1], F_SETFD, 0);
+	}
+	f[5] = -1;
+	return 0;
+
+syserr_child:
+	snprintf(info, max, "dup2: %s", strerror(errno));
+	close_all(f, 8);
+	kill(pid, SIGTERM);
+	return -1;
+syserr:
+	snprintf(info, max, "cannot start yubin-tlsd: %s", strerror(errno));
+	close_all(f, 8);
+	return -1;
+}
+
+int tls_check_files(const char *service, tls_report_fn *report)
+{
+	char cert[4096], key[4096], err[512], line[8448];
+	int errors = 0;
+	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
+	if (p < 0) { report("bad service name or TLS file path too long"); return 1; }
+	if (p == 0) { report("warning: no certificate configured (smtpd_tls_cert_file): TLS is off"); return 0; }
+	struct tls_creds *c = malloc(sizeof *c);
+	if (!c) { report("out of memory"); return 1; }
+	if (tls_load_cert(c, cert, err, sizeof err) < 0) {
+		report(err);
+		free(c);
+		return 1;
+	}
+	time_t now = time(NULL);
+	if (now > c->not_after) {
+		snprintf(line, sizeof line, "%s: certificate expired", cert);
+		report(line);
+		errors++;
+	} else if (now < c->not_before) {
+		snprintf(line, sizeof line, "%s: certificate not yet valid", cert);
+		report(line);
+		errors++;
+	} else if (c->not_after - now < 30 * 86400) {
+		snprintf(line, sizeof line, "warning: %s: certificate expires in %lld days", cert,
+		         (long long)((c->not_after - now) / 86400));
+		report(line);
+	}
+	if (tls_key_file_ok(key, err, sizeof err) < 0) {
+		report(err);
+		errors++;
+	}
+	if (tls_load_key(c, key, err, sizeof err) < 0) {
+		if (!strstr(err, strerror(EACCES)) || geteuid() == 0) { report(err); errors++; }
+	} else if (!tls_key_matches(c)) {
+		snprintf(line, sizeof line, "%s: private key does not match the certificate %s", key, cert);
+		report(line);
+		errors++;
+	}
+	tls_creds_free(c);
+	free(c);
+	return errors;
+}

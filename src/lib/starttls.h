@@ -1,0 +1,66 @@
+/* starttls.h — TLS for the protocol programs (smtpd, submission, pop3d,
+ * imapd) without the private key ever entering their memory.
+ *
+ * tls_start_server() spawns bin/yubin-tlsd on the client socket; yubin-tlsd
+ * reads the certificate and key (at every connection, so a renewed
+ * certificate needs no reload), does the TLS 1.2 handshake with BearSSL
+ * (ECDHE with AES-GCM or ChaCha20-Poly1305, server preference), reports the
+ * result on a status pipe and then relays plaintext <-> TLS. The caller's
+ * in/out fds are replaced (dup2, same numbers) by pipes to yubin-tlsd, so an
+ * rbuf/wbuf on them keeps working after the switch. Cost: one extra
+ * posix_spawn (about 1.5 ms here) and one small process (~ 40 KiB of
+ * BearSSL buffers) only for connections that use TLS; none for the rest.
+ *
+ * service: the program's role, used for per-service files and the log:
+ * "smtpd", "submission", "pop3d", "imapd" (control/SERVICE_tls_cert_file
+ * and SERVICE_tls_key_file override smtpd_tls_cert_file/_key_file).
+ *
+ * Usage (SMTP STARTTLS; IMAP/POP3 alike):
+ *
+ *   ehlo:     if (tls_available("smtpd")) advertise "STARTTLS";
+ *   STARTTLS: if (rbuf_pending(&in))                 // CVE-2011-0411 class:
+ *                 in.pos = in.len;                   // drop pipelined bytes unanswered
+ *             wbuf_puts(&out, "220 2.0.0 Ready to start TLS\r\n");
+ *             wbuf_flush(&out);
+ *             char info[128];
+ *             int ifd = 0, ofd = 1;
+ *             if (tls_start_server("smtpd", &ifd, &ofd, info, sizeof info) < 0)
+ *                 die(...);                          // the client is gone or broken
+ *             rbuf_init(&in, ifd, timeout); wbuf_init(&out, ofd, timeout);
+ *             reset all SMTP state; EHLO required again;
+ *             Received: "(using %s)", info   -> "(using TLSv1.2 with cipher ...)"
+ *   465/993/995: if getenv("YUBIN_TLS_IMPLICIT") is "1", call
+ *             tls_start_server() before the greeting.
+ *
+ * The caller should ignore SIGPIPE (or handle EPIPE): if the client drops
+ * the connection, yubin-tlsd exits and writes to the pipe fail. */
+#ifndef YUBIN_STARTTLS_H
+#define YUBIN_STARTTLS_H
+
+#include <stddef.h>
+
+/* 1 when TLS can be offered for service: a certificate is configured,
+ * parses, is valid now, and the key file exists, is readable and is not
+ * accessible by others; the security level (SERVICE_tls_security_level if
+ * set, else smtpd_tls_security_level) is not "none". A problem is logged
+ * once ("TLS disabled: ...") and gives 0; never fatal. Cached per process.
+ * A key that does not match the certificate is found by yubin-tlsd (the
+ * handshake then fails and is logged) and by `yubin-ctl check`. */
+int tls_available(const char *service);
+
+/* Start TLS on *in / *out (the client socket; may be the same fd). On
+ * success returns 0, *in and *out are plaintext pipes (normally the same
+ * fd numbers as before) and info holds e.g. "TLSv1.2 with cipher
+ * ECDHE-ECDSA-AES128-GCM-SHA256". On failure returns -1, info holds the
+ * reason, and the session should end (the socket is no longer usable). */
+int tls_start_server(const char *service, int *in, int *out, char *info, size_t max);
+
+/* yubin-ctl check: reports each problem with the service's TLS files as
+ * one line through report ("warning: ..." for things that still work, such
+ * as a certificate expiring within 30 days). Loads the key to check that it
+ * matches the certificate. Returns the number of errors (0 = usable, or
+ * TLS not configured — reported as "warning: no certificate"). */
+typedef void tls_report_fn(const char *line);
+int tls_check_files(const char *service, tls_report_fn *report);
+
+#endif

@@ -1,0 +1,52 @@
+/* server.c — configure a BearSSL server context by hand instead of the
+ * "full" profiles: TLS 1.2 only, ECDHE key exchange, AES-GCM and
+ * ChaCha20-Poly1305 only, our preference order (AES-128-GCM first: AES-NI
+ * makes it the cheapest here), and only the suites the key can sign for. */
+#include "tlsd.h"
+
+static const uint16_t rsa_suites[] = {
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+static const uint16_t ec_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
+                 unsigned char *iobuf, size_t len)
+{
+	br_ssl_engine_context *eng = &sc->eng;
+	int kt = br_skey_decoder_key_type(&c->skey);
+	br_ssl_server_zero(sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	if (kt == BR_KEYTYPE_RSA)
+		br_ssl_engine_set_suites(eng, rsa_suites, sizeof rsa_suites / sizeof rsa_suites[0]);
+	else if (kt == BR_KEYTYPE_EC)
+		br_ssl_engine_set_suites(eng, ec_suites, sizeof ec_suites / sizeof ec_suites[0]);
+	else
+		return -1;
+	br_ssl_engine_set_default_ec(eng);
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+	if (kt == BR_KEYTYPE_RSA)
+		br_ssl_server_set_single_rsa(sc, c->chain, c->chain_len, br_skey_decoder_get_rsa(&c->skey),
+		                             BR_KEYTYPE_SIGN, br_rsa_private_get_default(),
+		                             br_rsa_pkcs1_sign_get_default());
+	else
+		br_ssl_server_set_single_ec(sc, c->chain, c->chain_len, br_skey_decoder_get_ec(&c->skey),
+		                            BR_KEYTYPE_SIGN, (unsigned)c->issuer_key_type,
+		                            br_ssl_engine_get_ec(eng), br_ecdsa_sign_asn1_get_default());
+	br_ssl_engine_set_all_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
+	br_ssl_engine_set_buffer(eng, iobuf, len, 1);
+	return br_ssl_server_reset(sc) ? 0 : -1;
+}
