@@ -58,7 +58,7 @@ def qfile(rcpts, body=b"Subject: test\n\nhello\n", sender="alice@example.org", e
 class Agent:
     def __init__(self, env=None):
         self.log = open(os.path.join(root, "log", "maillog"), "ab")
-        self.p = subprocess.Popen([os.path.join(BIN, "yubin-remote")], stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([os.environ.get("YUBIN_REMOTE", os.path.join(BIN, "yubin-remote"))], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.log,
                                   env=dict(os.environ, YUBIN_ROOT=root, **(env or {})))
         self.q = queue.Queue()
