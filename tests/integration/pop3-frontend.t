@@ -4,7 +4,7 @@ a socketpair with the environment a launcher gives it: CAPA, the
 plain-text rule (loopback / TLS / disable_plaintext_auth = no, simulated
 with TCPREMOTEIP=192.0.2.1), AUTH syntax, bad commands, overlong lines,
 the idle timeout and a failed login through yubin-checkpassword."""
-import base64, os, socket, sys, tempfile, shutil
+import base64, os, socket, ssl, subprocess, sys, tempfile, shutil
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, BIN
 from pop3util import spawn, recv_until
@@ -114,6 +114,47 @@ got = recv_until(c.sock, b"\r\n", timeout=60)
 t.ok(got.startswith(b"-ERR Disconnected for inactivity"), "idle client dropped after pop3d_timeout", got)
 c.close()
 control("pop3d_timeout", None)
+
+# --- off loopback, TLS makes plain-text logins acceptable -------------------
+if os.path.exists(os.path.join(BIN, "yubin-tlsd")):
+    cert, key = os.path.join(root, "control", "cert.pem"), os.path.join(root, "control", "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    control("smtpd_tls_cert_file", cert)
+    control("smtpd_tls_key_file", key)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = Conn("192.0.2.1")
+    capa = c.multi("CAPA").split("\r\n")
+    t.ok("STLS" in capa, "STLS offered once a certificate is configured", capa)
+    t.ok(c.cmd("STLS").startswith("+OK"), "STLS accepted")
+    c.sock = ctx.wrap_socket(c.sock)
+    capa = c.multi("CAPA").split("\r\n")
+    t.ok("USER" in capa and "SASL PLAIN LOGIN" in capa and "STLS" not in capa,
+         "after STLS: USER and SASL offered off loopback, STLS no more", capa)
+    t.ok(c.cmd("USER demo@example.test").startswith("+OK"), "USER accepted off loopback over TLS")
+    c.cmd("QUIT")
+    c.p.wait(timeout=30)
+
+    a, b = socket.socketpair()
+    p = subprocess.Popen([os.path.join(BIN, "yubin-pop3d")], stdin=b, stdout=b, stderr=errlog,
+                         env=dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="192.0.2.1", YUBIN_TLS_IMPLICIT="1"))
+    b.close()
+    s = ctx.wrap_socket(a)
+    greeting = recv_until(s, b"\r\n")
+    t.ok(greeting.startswith(b"+OK"), "implicit TLS (995): handshake before the greeting", greeting)
+    s.sendall(b"USER demo@example.test\r\n")
+    t.ok(recv_until(s, b"\r\n").startswith(b"+OK"), "USER accepted off loopback on implicit TLS")
+    s.sendall(b"QUIT\r\n")
+    recv_until(s, b"\r\n")
+    p.wait(timeout=30)
+    control("smtpd_tls_cert_file", None)
+    control("smtpd_tls_key_file", None)
+else:
+    t.skip("STLS off loopback", "bin/yubin-tlsd not built yet")
 
 # --- a failed login, through yubin-checkpassword ----------------------------
 if os.path.exists(os.path.join(BIN, "yubin-checkpassword")):
