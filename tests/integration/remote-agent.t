@@ -7,103 +7,15 @@ pipelining, per-recipient results, dot-stuffing and CRLF, SIZE, 8BITMIME,
 DSN parameters, EHLO->HELO, refusals, connection reuse and idle close,
 stale cached connections, AUTH rules, loop detection, parallel sessions,
 and that a dead worker's jobs are deferred, not lost."""
-import os, sys, subprocess, threading, queue, time, tempfile, shutil, socket, signal
+import os, sys, time, socket, signal
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, BIN, wait_for
 from smtpsink import Sink
+from remoteagent import Root, Agent
 
 t = Tap()
-tmp = tempfile.mkdtemp(prefix="yubin-remote-")
-root = os.path.join(tmp, "root")
-for d in ("control", "queue/active", "log"):
-    os.makedirs(os.path.join(root, d))
-
-
-def control(name, value):
-    """long-running programs look for changed control files at most once
-    a second (control_refresh), so let that second pass"""
-    path = os.path.join(root, "control", name)
-    if value is None:
-        if os.path.exists(path):
-            os.unlink(path)
-    else:
-        with open(path, "w") as f:
-            f.write(value + "\n")
-    time.sleep(1.1)
-
-
-def table(name, text):
-    control(name, text)
-    subprocess.run([os.path.join(BIN, "yubin-map"), os.path.join(root, "control", name)],
-                   env=dict(os.environ, YUBIN_ROOT=root), check=True, capture_output=True)
-
-
-qn = [0x1000]
-
-
-def qfile(rcpts, body=b"Subject: test\n\nhello\n", sender="alice@example.org", extra=""):
-    """write queue/active/ID; rcpts: list of addr or (addr, notify, orcpt)"""
-    qn[0] += 1
-    qid = "AB%08X" % qn[0]
-    env = "V1\nT%d\nS%s\n" % (int(time.time()), sender) + extra
-    for r in rcpts:
-        if isinstance(r, str):
-            r = (r, "", "")
-        env += "R %s\t%s\t%s\n" % r
-    with open(os.path.join(root, "queue", "active", qid), "wb") as f:
-        f.write(env.encode() + b"\n" + body)
-    return qid
-
-
-class Agent:
-    def __init__(self, env=None):
-        self.log = open(os.path.join(root, "log", "maillog"), "ab")
-        self.p = subprocess.Popen([os.environ.get("YUBIN_REMOTE", os.path.join(BIN, "yubin-remote"))], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=self.log,
-                                  env=dict(os.environ, YUBIN_ROOT=root, **(env or {})))
-        self.q = queue.Queue()
-        self.job = 0
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            self.q.put(line.decode().rstrip("\n"))
-
-    def send(self, qid, indexes):
-        """jobs for qid's recipients, written back to back; returns job ids"""
-        jobs, data = [], ""
-        for i in indexes:
-            self.job += 1
-            jobs.append(self.job)
-            data += "%d %s %d\n" % (self.job, qid, i)
-        self.p.stdin.write(data.encode())
-        self.p.stdin.flush()
-        return jobs
-
-    def results(self, jobs, timeout=30):
-        got = {}
-        deadline = time.time() + timeout
-        while set(jobs) - set(got) and time.time() < deadline:
-            try:
-                line = self.q.get(timeout=max(0.05, deadline - time.time()))
-            except queue.Empty:
-                break
-            job, code, status, text = (line.split(" ", 3) + ["", "", ""])[:4]
-            got[int(job)] = (code, status, text)
-        return got
-
-    def stop(self):
-        self.p.stdin.close()
-        try:
-            self.p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-        self.log.close()
-
-
-def maillog():
-    with open(os.path.join(root, "log", "maillog"), errors="replace") as f:
-        return f.read()
+R = Root()
+control, table, maillog = R.control, R.table, R.maillog
 
 
 def route(domain, port):
@@ -111,15 +23,13 @@ def route(domain, port):
 
 
 def deliver(agent, rcpts, **kw):
-    qid = qfile(rcpts, **kw)
-    jobs = agent.send(qid, range(len(rcpts)))
-    return qid, jobs, agent.results(jobs)
+    return agent.deliver(R, rcpts, **kw)
 
 
 control("myhostname", "client.test")
 control("mydestination", "localhost")
 control("smtp_connection_cache_time_limit", "2s")
-a = Agent()
+a = Agent(R)
 
 # --- one transaction for a message's recipients, pipelined ---------------
 s = Sink()
@@ -282,8 +192,8 @@ class SlowSink(Sink):
 
 slow, fast = SlowSink(), Sink()
 table("transport", "slow.test smtp:[127.0.0.1]:%d\nfast.test smtp:[127.0.0.1]:%d" % (slow.port, fast.port))
-j1 = a.send(qfile(["x@slow.test"]), [0])
-j2 = a.send(qfile(["x@fast.test"]), [0])
+j1 = a.send(R.qfile(["x@slow.test"]), [0])
+j2 = a.send(R.qfile(["x@fast.test"]), [0])
 first = a.q.get(timeout=30)
 t.ok(first.startswith("%d K" % j2[0]), "fast destination answered while the slow one waits", first)
 rest = a.results(j1)
@@ -298,23 +208,10 @@ class HangSink(Sink):
 
 h = HangSink()
 route("sink.test", h.port)
-jobs = a.send(qfile(["x@sink.test"]), [0])
-
-def children():
-    try:
-        with open("/proc/%d/task/%d/children" % (a.p.pid, a.p.pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
+jobs = a.send(R.qfile(["x@sink.test"]), [0])
 
 wait_for(lambda: h.connections >= 1, timeout=20)
-victims = [p for p in children()]
-for p in victims:
-    try:
-        with open("/proc/%d/net/tcp" % p):
-            pass
-    except OSError:
-        pass
+victims = a.children()
 # the worker holding the connection to the hanging sink is the busy one;
 # kill every worker: idle ones hold no jobs
 for p in victims:
@@ -327,7 +224,7 @@ h.close()
 a.stop()
 s = Sink()
 route("sink.test", s.port)
-a = Agent(env={"YUBIN_SMTP_LISTEN": "127.0.0.1:%d" % s.port})
+a = Agent(R, env={"YUBIN_SMTP_LISTEN": "127.0.0.1:%d" % s.port})
 qid, jobs, r = deliver(a, ["x@sink.test"])
 t.ok(r.get(jobs[0], ("",))[0] == "D" and r[jobs[0]][1] == "5.4.6" and
      "mail for 127.0.0.1 loops back to myself" in r[jobs[0]][2], "own listener: 5.4.6 loop bounce", r)
@@ -336,8 +233,5 @@ s.close()
 
 a.stop()
 t.ok(a.p.returncode == 0, "yubin-remote exits 0 when qmgr closes its pipe")
-if os.environ.get("KEEP_TEST_ROOT"):
-    print("# kept " + tmp)
-else:
-    shutil.rmtree(tmp, ignore_errors=True)
+R.cleanup()
 t.done()
