@@ -27,9 +27,9 @@ static const struct command {
 	const char *name;
 	void (*fn)(struct session *s, char *arg, size_t len);
 } commands[] = {
-	{ "helo", cmd_helo }, { "ehlo", cmd_ehlo }, { "mail", cmd_mail }, { "rcpt", cmd_rcpt },
-	{ "data", cmd_data }, { "rset", cmd_rset }, { "noop", cmd_noop }, { "quit", cmd_quit },
-	{ "vrfy", cmd_vrfy }, { "help", cmd_help }, { "etrn", cmd_etrn },
+	{ "HELO", cmd_helo }, { "EHLO", cmd_ehlo }, { "MAIL", cmd_mail }, { "RCPT", cmd_rcpt },
+	{ "DATA", cmd_data }, { "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "QUIT", cmd_quit },
+	{ "VRFY", cmd_vrfy }, { "HELP", cmd_help }, { "ETRN", cmd_etrn },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define UNKNOWN NCOMMANDS /* counter slot for everything else */
@@ -37,6 +37,15 @@ static const struct command {
 const char *const command_names[] = { "helo", "ehlo", "mail", "rcpt", "data", "rset", "noop",
                                       "quit", "vrfy", "help", "etrn", "unknown" };
 const size_t command_count = NCOMMANDS + 1;
+
+/* a line that is no command at all */
+static void bad_line(struct session *s, const char *reply_text)
+{
+	s->ncmd[UNKNOWN]++;
+	s->nbad[UNKNOWN]++;
+	s->last_cmd = "UNKNOWN";
+	reply_err(s, "%s", reply_text);
+}
 
 /* Lines a web browser or proxy client sends: not a mail client. */
 static int forbidden(const char *verb, size_t n)
@@ -92,16 +101,12 @@ void command_loop(struct session *s)
 		size_t len = 0;
 		int st = rbuf_getline(s->in, s->line, (size_t)s->line_limit + 1, &len, NULL);
 		if (st == IO_LONG) {
-			s->ncmd[UNKNOWN]++;
-			s->nbad[UNKNOWN]++;
-			reply_err(s, "500 5.5.2 Error: line too long");
+			bad_line(s, "500 5.5.2 Error: line too long");
 			continue;
 		}
 		if (st != IO_OK) io_failed(s, st); /* a last line without LF is never obeyed */
 		if (memchr(s->line, 0, len)) {
-			s->ncmd[UNKNOWN]++;
-			s->nbad[UNKNOWN]++;
-			reply_err(s, "500 5.5.2 Error: NUL character in command");
+			bad_line(s, "500 5.5.2 Error: NUL character in command");
 			continue;
 		}
 		dispatch(s, s->line, len);

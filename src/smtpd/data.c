@@ -305,7 +305,7 @@ static void verdict(struct session *s, const char *qid, int ok, const char *why)
 		s->errors = 0; /* Postfix's limits count errors "without delivering mail" */
 		return;
 	}
-	log_reject(s, qid, "END-OF-MESSAGE", NULL, why);
+	log_reject(s, qid, "END-OF-MESSAGE", NULL, NULL, why);
 	reply_err(s, "%s", why);
 }
 

@@ -109,7 +109,7 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 		goto out;
 	}
 	if (s->size_limit > 0 && size > s->size_limit) {
-		log_reject(s, NULL, "MAIL", NULL, "552 5.3.4 Message size exceeds fixed limit");
+		log_reject(s, NULL, "MAIL", a.s, "", "552 5.3.4 Message size exceeds fixed limit");
 		reply_err(s, "552 5.3.4 Message size exceeds fixed limit");
 		goto out;
 	}
@@ -208,7 +208,7 @@ void cmd_rcpt(struct session *s, char *arg, size_t len)
 	}
 	char why[600];
 	if (policy_rcpt(s, a.s, why, sizeof why) != 0) {
-		log_reject(s, NULL, "RCPT", a.s, why);
+		log_reject(s, NULL, "RCPT", NULL, a.s, why);
 		reply_err(s, "%s", why);
 		goto out;
 	}

@@ -71,11 +71,13 @@ void flush_if_idle(struct session *s)
 	}
 }
 
-void log_reject(struct session *s, const char *qid, const char *stage, const char *rcpt, const char *text)
+void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
+                const char *text)
 {
-	log_msg("%s: reject: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>",
-	        qid ? qid : "NOQUEUE", stage, client_name(s), text,
-	        s->in_mail && s->sender.s ? s->sender.s : "", rcpt ? rcpt : "", s->proto, s->helo);
+	if (!sender) sender = s->in_mail && s->sender.s ? s->sender.s : "";
+	if (!rcpt) rcpt = s->nrcpt ? s->rcpt[0] : "";
+	log_msg("%s: reject: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", qid ? qid : "NOQUEUE", stage,
+	        client_name(s), text, sender, rcpt, s->proto, s->helo);
 }
 
 /* Postfix's per-command summary: "ehlo=1 mail=1 rcpt=0/1 data=1 quit=1 commands=4/5" */

@@ -86,8 +86,10 @@ void flush_if_idle(struct session *s);
 void session_end(struct session *s, int code) __attribute__((noreturn));
 /* the session's I/O failed: log why and end */
 void io_failed(struct session *s, int status) __attribute__((noreturn));
-/* Postfix's reject log line; qid NULL logs "NOQUEUE" */
-void log_reject(struct session *s, const char *qid, const char *stage, const char *rcpt, const char *text);
+/* Postfix's reject log line; qid NULL logs "NOQUEUE"; sender and rcpt
+ * NULL mean the transaction's (its first recipient) */
+void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
+                const char *text);
 
 /* commands.c */
 void command_loop(struct session *s) __attribute__((noreturn));

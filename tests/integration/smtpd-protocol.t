@@ -295,7 +295,7 @@ try:
     t.eq(incoming(root), [], "disconnect mid-DATA: nothing queued")
     t.ok(wait_for(lambda: os.listdir(os.path.join(root, "queue", "tmp")) == [], 30),
          "disconnect mid-DATA: yubin-queue removed its temporary file")
-    t.ok("lost connection after data from" in log(), "log: lost connection after data")
+    t.ok("lost connection after DATA from" in log(), "log: lost connection after data")
     s = Session(root)
     start_tx(s)
     c, _ = send_data(s, b"Subject: after\r\n\r\nok\r\n.\r\n")
