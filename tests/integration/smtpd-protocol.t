@@ -18,11 +18,14 @@ t = Tap()
 class Session:
     """one yubin-smtpd process on a socketpair"""
 
-    def __init__(self, root, ip="127.0.0.1", prog="yubin-smtpd", greet=True):
+    def __init__(self, root, ip="127.0.0.1", prog="yubin-smtpd", greet=True, via="TCPREMOTEIP"):
         a, b = socket.socketpair()
-        env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP=ip, TCPREMOTEPORT="40000",
-                   TCPLOCALIP="127.0.0.1", TCPLOCALPORT="25", PROTO="TCP")
-        env.pop("TCPREMOTEHOST", None)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TCP") and k != "REMOTE_ADDR"}
+        env.update(YUBIN_ROOT=root, PROTO="TCP")
+        if via == "TCPREMOTEIP":
+            env.update(TCPREMOTEIP=ip, TCPREMOTEPORT="40000", TCPLOCALIP="127.0.0.1", TCPLOCALPORT="25")
+        else:
+            env.update(REMOTE_ADDR=ip, REMOTE_PORT="40000")
         self.log = open(os.path.join(root, "log", "direct.log"), "ab")
         self.p = subprocess.Popen([os.path.join(BIN, prog)], stdin=b, stdout=b, stderr=self.log, env=env)
         b.close()
@@ -401,6 +404,22 @@ try:
     files = incoming(root)
     msg = queued(root, files[0])[1] if files else b""
     t.ok(b"[IPv6:::1])" in msg.split(b"\n")[0], "Received header shows [IPv6:::1]", msg[:120])
+
+    # --- systemd's REMOTE_ADDR, an untrusted client ---------------------------
+    clear(root)
+    s = Session(root, ip="192.0.2.9", via="REMOTE_ADDR")
+    start_tx(s, rcpts=())
+    t.eq(s.cmd("RCPT TO:<x@remote.example>"), (554, ["5.7.1 <x@remote.example>: Relay access denied"]),
+         "client from REMOTE_ADDR, outside mynetworks: relay denied")
+    t.eq(s.cmd("RCPT TO:<postmaster@example.test>")[0], 250, "but local mail is accepted")
+    c, _ = send_data(s, b"Subject: remote-addr\r\n\r\nx\r\n.\r\n")
+    s.close()
+    files = incoming(root)
+    msg = queued(root, files[0])[1] if files else b""
+    t.ok(c == 250 and b"[192.0.2.9])" in msg.split(b"\n")[0], "Received header names the REMOTE_ADDR client", msg[:120])
+    t.ok("NOQUEUE: reject: RCPT from unknown[192.0.2.9]: 554 5.7.1 <x@remote.example>: Relay access denied; "
+         "from=<a@example.org> to=<x@remote.example> proto=ESMTP helo=<client.example.org>" in log(),
+         "log: Postfix-style NOQUEUE reject line")
 
     # --- timeout ---------------------------------------------------------------
     ctl("smtpd_timeout", "1s")
