@@ -41,6 +41,9 @@ DIR_yubin-pop3d = pop3d
 DIR_yubin-pop3 = pop3
 ALL_PROGRAMS += yubin-remote
 DIR_yubin-remote = remote
+ALL_PROGRAMS += yubin-imapd yubin-imap
+DIR_yubin-imapd = imapd
+DIR_yubin-imap = imap
 # a program is built once its folder has sources
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 

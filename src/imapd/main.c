@@ -1,0 +1,37 @@
+/* main.c — yubin-imapd: started per connection (tcpserver, systemd
+ * Accept=yes, yubin-run) with the client on fds 0 and 1, unprivileged.
+ * YUBIN_TLS_IMPLICIT=1 (port 993) starts TLS before the greeting. */
+#include "imapd.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "control.h"
+#include "log.h"
+
+static struct imapd session;
+
+int main(int argc, char **argv)
+{
+	struct imapd *s = &session;
+	(void)argc;
+	log_init(argv[0] ? argv[0] : "yubin-imapd");
+	signal(SIGPIPE, SIG_IGN);
+	long long t = control_time("imapd_timeout");
+	/* before login a client gets far less patience than after */
+	s->timeout_ms = t > 0 && t < 180 ? (int)(t * 1000) : 180000;
+	s->rip = auth_client_ip();
+	rbuf_init(&s->in, 0, s->timeout_ms);
+	wbuf_init(&s->out, 1, s->timeout_ms);
+	s->rd = (struct imap_reader){ &s->in, &s->out, IMAPD_LINE_MAX, IMAPD_LITERAL_MAX,
+	                              IMAPD_LINE_MAX * 2, 1, 0 };
+	s->cmd.max = IMAPD_LINE_MAX * 3;
+	s->tls_offered = tls_offer();
+	const char *implicit = getenv("YUBIN_TLS_IMPLICIT");
+	if (implicit && strcmp(implicit, "1") == 0) tls_begin(s);
+	update_plaintext(s);
+	say(s, "* OK [CAPABILITY %s] IMAP ready.", capabilities(s));
+	command_loop(s);
+}
