@@ -4,7 +4,7 @@
 Handshakes with EC and RSA keys in every PEM form, TLS 1.2 only, AEAD
 suites, relaying both ways, clean endings, and every bad-file and
 bad-client case failing cleanly with a reason."""
-import os, socket, ssl, subprocess, sys, tempfile, threading, time
+import fcntl, os, socket, ssl, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Tap, BIN
 
@@ -79,9 +79,10 @@ class Session:
         s_r, s_w = os.pipe()   # status
 
         def fds():
-            os.dup2(b_r, 3)
-            os.dup2(a_w, 4)
-            os.dup2(s_w, 5)
+            # move every source above the targets first: a pipe may already be fd 3, 4 or 5
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (b_r, a_w, s_w)]
+            for fd, target in zip(high, (3, 4, 5)):
+                os.dup2(fd, target)
         env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
         self.proc = subprocess.Popen([TLSD, self.service], stdin=conn.fileno(), stdout=conn.fileno(),
                                      stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
