@@ -39,7 +39,7 @@ def run(data, prog=("/bin/sh", "-c", REPORT), user=None):
     os.close(w)
 
     def child():
-        os.dup2(fcntl.fcntl(r, fcntl.F_DUPFD, 10), 3)   # r may itself be 3
+        os.dup2(fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 10), 3)   # r may itself be 3
         if user is not None:
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)

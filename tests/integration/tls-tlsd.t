@@ -80,7 +80,7 @@ class Session:
 
         def fds():
             # move every source above the targets first: a pipe may already be fd 3, 4 or 5
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (b_r, a_w, s_w)]
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
             for fd, target in zip(high, (3, 4, 5)):
                 os.dup2(fd, target)
         env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
