@@ -42,12 +42,22 @@ void config_load(void)
 	cfg.command_time_limit = control_time("command_time_limit");
 	if (cfg.command_time_limit <= 0) cfg.command_time_limit = 1000;
 	if (!cfg.root) return; /* identities only matter to root */
-	const char *v = control_get("virtual_user");
-	snprintf(cfg.vuser, sizeof cfg.vuser, "%s", *v ? v : "yubinv");
+	const char *v = control_get("virtual_user"), *p = control_get("default_privs");
+	/* passwd lookups only when a name or /etc/passwd changed */
+	static struct timespec pw_mtime;
+	static ino_t pw_ino;
 	static int w1, w2;
-	account("virtual_user", cfg.vuser, &cfg.vuser_ok, &cfg.vuid, &cfg.vgid, &w1);
-	snprintf(cfg.privs, sizeof cfg.privs, "%s", control_get("default_privs"));
-	account("default_privs", cfg.privs, &cfg.privs_ok, &cfg.puid, &cfg.pgid, &w2);
+	struct stat st;
+	int pw_changed = stat("/etc/passwd", &st) < 0 || st.st_ino != pw_ino ||
+	                 st.st_mtim.tv_sec != pw_mtime.tv_sec || st.st_mtim.tv_nsec != pw_mtime.tv_nsec;
+	if (pw_changed || strcmp(cfg.vuser, *v ? v : "yubinv") != 0 || strcmp(cfg.privs, p) != 0) {
+		snprintf(cfg.vuser, sizeof cfg.vuser, "%s", *v ? v : "yubinv");
+		account("virtual_user", cfg.vuser, &cfg.vuser_ok, &cfg.vuid, &cfg.vgid, &w1);
+		snprintf(cfg.privs, sizeof cfg.privs, "%s", p);
+		account("default_privs", cfg.privs, &cfg.privs_ok, &cfg.puid, &cfg.pgid, &w2);
+		pw_ino = st.st_ino;
+		pw_mtime = st.st_mtim;
+	}
 	if (cfg.vuser_ok) mail_base_owner();
 }
 

@@ -175,7 +175,6 @@ static int digits(const char *s, size_t n)
 
 static void job_new(char *line, size_t n)
 {
-	static time_t loaded;
 	struct result r;
 	char *f[3];
 	size_t k = 0;
@@ -190,12 +189,8 @@ static void job_new(char *line, size_t n)
 		answer(f[0], &r);
 		return;
 	}
-	time_t now = time(NULL);
-	if (now != loaded) { /* settings and tables apply at the next delivery */
-		config_load();
-		workers_reconfigure();
-		loaded = now;
-	}
+	/* settings apply at the next delivery (tables are rechecked by table.c) */
+	config_load();
 	struct qf *qf = qf_get(f[1], &r);
 	if (!qf) {
 		log_msg("%s: %s", f[1], r.text);
