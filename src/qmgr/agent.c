@@ -4,12 +4,14 @@
  * order. An agent that dies is respawned with a growing delay; its jobs in
  * flight go back to the front of their queues (not a deferral), except a
  * job that was in flight through MAX_CRASHES deaths, which is deferred so
- * one poisonous message cannot crash the agent forever. The agents die
- * with qmgr (PR_SET_PDEATHSIG), so a restarted qmgr never races an old
- * agent delivering the same recipient. */
+ * one poisonous message cannot crash the agent forever. spawner.c starts
+ * them (with the right identity when qmgr runs as root); they die with
+ * qmgr (PR_SET_PDEATHSIG), so a restarted qmgr never races an old agent
+ * delivering the same recipient. */
 #include "log.h"
 #include "qclient.h"
 #include "qmgr.h"
+#include "spawner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,40 +71,19 @@ int agent_room(enum agent_kind kind)
 
 static void spawn(struct agent *a)
 {
-	char path[4096];
-	int in[2], out[2];
-	if (prog_path(path, sizeof path, a->prog) < 0) return;
-	if (pipe2(in, O_CLOEXEC) < 0) { log_sys("pipe"); return; }
-	if (pipe2(out, O_CLOEXEC) < 0) { log_sys("pipe"); close(in[0]); close(in[1]); return; }
-	pid_t parent = getpid();
+	int to, from;
 	a->started_ms = now_ms();
-	pid_t pid = fork();
+	pid_t pid = spawner_start((enum agent_kind)(a - agents), &to, &from);
 	if (pid < 0) {
 		log_sys("cannot start %s", a->prog);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
 		a->respawn_ms = now_ms() + a->backoff_ms;
 		return;
 	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent) _exit(EXIT_TEMP);
-		signal(SIGPIPE, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0) _exit(EXIT_TEMP);
-		char *argv[] = { (char *)a->prog, NULL };
-		execv(path, argv);
-		log_sys("cannot exec %s", path);
-		_exit(EXIT_TEMP);
-	}
-	close(in[0]);
-	close(out[1]);
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(to, F_SETFL, O_NONBLOCK);
+	fcntl(from, F_SETFL, O_NONBLOCK);
 	a->pid = pid;
-	a->to = in[1];
-	a->from = out[0];
+	a->to = to;
+	a->from = from;
 	a->inlen = 0;
 	a->overlong = 0;
 	a->inflight = 0;
@@ -171,7 +151,7 @@ static void lost(struct agent *a, const char *why)
 	a->to = a->from = -1;
 	buf_reset(&a->out);
 	a->out_off = 0;
-	if (a->pid > 0) kill(a->pid, SIGKILL); /* never two agents on one job */
+	if (a->pid > 0) spawner_kill(a->pid, SIGKILL); /* never two agents on one job */
 	if (!stopping || a->inflight)
 		log_msg("%s %s; %lld job%s in flight will be retried", a->prog, why, a->inflight,
 		        a->inflight == 1 ? "" : "s");
@@ -295,20 +275,29 @@ void agents_events(const struct pollfd *fds, size_t n)
 	}
 }
 
-void agents_reap(void)
+/* An agent has exited (reaped by us or by the root helper). */
+static void agent_exited(pid_t pid, int st)
 {
 	for (int k = 0; k < AGENT_COUNT; k++) {
 		struct agent *a = &agents[k];
-		int st;
-		if (a->pid <= 0 || waitpid(a->pid, &st, WNOHANG) != a->pid) continue;
+		if (a->pid != pid) continue;
 		/* everything it wrote before dying is in the pipe: take it */
 		int eof = read_results(a);
-		if (WIFSIGNALED(st)) log_msg("%s (pid %ld) killed by signal %d", a->prog, (long)a->pid, WTERMSIG(st));
-		else if (!stopping || WEXITSTATUS(st)) log_msg("%s (pid %ld) exited with status %d", a->prog, (long)a->pid, WEXITSTATUS(st));
+		if (WIFSIGNALED(st)) log_msg("%s (pid %ld) killed by signal %d", a->prog, (long)pid, WTERMSIG(st));
+		else if (!stopping || WEXITSTATUS(st)) log_msg("%s (pid %ld) exited with status %d", a->prog, (long)pid, WEXITSTATUS(st));
 		a->pid = 0;
 		if (running(a) || eof) lost(a, "died");
 	}
 }
+
+void agents_reap(void)
+{
+	pid_t pids[AGENT_COUNT];
+	for (int k = 0; k < AGENT_COUNT; k++) pids[k] = agents[k].pid;
+	spawner_reap(pids, AGENT_COUNT);
+}
+
+void agents_spawner_init(void) { spawner_init(agent_exited); }
 
 void agents_tick(void)
 {
@@ -316,7 +305,7 @@ void agents_tick(void)
 	if (stopping) {
 		if (now >= stop_deadline_ms)
 			for (int k = 0; k < AGENT_COUNT; k++)
-				if (agents[k].pid > 0) kill(agents[k].pid, SIGKILL);
+				if (agents[k].pid > 0) spawner_kill(agents[k].pid, SIGKILL);
 		return;
 	}
 	if (now >= next_check_ms) check_available();
@@ -344,7 +333,7 @@ void agents_stop(void)
 		struct agent *a = &agents[k];
 		if (a->to >= 0) close(a->to);
 		a->to = -1;
-		if (a->pid > 0) kill(a->pid, SIGTERM);
+		if (a->pid > 0) spawner_kill(a->pid, SIGTERM);
 	}
 	stop_deadline_ms = now_ms() + STOP_GRACE_MS;
 }

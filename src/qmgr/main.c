@@ -7,6 +7,7 @@
 #include "control.h"
 #include "log.h"
 #include "qmgr.h"
+#include "spawner.h"
 #include "trigger.h"
 
 #include <errno.h>
@@ -122,6 +123,7 @@ static void handle_signals(void)
 	char drain[64];
 	while (read(sigpipe[0], drain, sizeof drain) > 0) ;
 	if (got_chld) { got_chld = 0; agents_reap(); }
+	spawner_events();
 	if (got_hup) {
 		got_hup = 0;
 		qmgr_reload();
@@ -149,6 +151,8 @@ static void loop_once(void)
 	fds[n++] = (struct pollfd){ .fd = sigpipe[0], .events = POLLIN };
 	size_t trig = n;
 	fds[n++] = (struct pollfd){ .fd = stopping ? -1 : trigger_fd(), .events = POLLIN };
+	size_t helper = n;
+	fds[n++] = (struct pollfd){ .fd = spawner_fd(), .events = POLLIN };
 	size_t first_agent = n;
 	n += agents_pollfds(fds + n, sizeof fds / sizeof fds[0] - n);
 
@@ -163,6 +167,7 @@ static void loop_once(void)
 		return;
 	}
 	if (fds[trig].revents) trigger_read();
+	if (fds[helper].revents) spawner_events();
 	agents_events(fds + first_agent, n - first_agent);
 }
 
@@ -172,6 +177,7 @@ int main(int argc, char **argv)
 	log_init(argv[0]);
 	umask(077);
 	lock_queue();
+	agents_spawner_init();
 	signals_init();
 	conf_load();
 	trigger_open();

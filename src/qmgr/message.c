@@ -9,6 +9,7 @@
 #include "log.h"
 #include "qmgr.h"
 #include "route.h"
+#include "spawner.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -144,6 +145,8 @@ static void route_one(struct msg *m, size_t i)
 void msg_activate(const char *name)
 {
 	int fd = openat(qdir_fd(QDIR_ACTIVE), name, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && spawner_own(name) == 0)
+		fd = openat(qdir_fd(QDIR_ACTIVE), name, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) return;
 		log_sys("%s: cannot open queue file; retrying later", name);

@@ -96,6 +96,7 @@ void sched_drain_flight(enum agent_kind kind, void (*fn)(struct job *));
 void sched_fail_pending(enum agent_kind kind, const char *dsn, const char *text);
 
 /* ---- agent.c */
+void agents_spawner_init(void);            /* as root: helper, then become yubinq */
 void agents_init(void);
 int agent_available(enum agent_kind kind);
 int agent_room(enum agent_kind kind);

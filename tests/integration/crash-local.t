@@ -27,6 +27,17 @@ def qmgr_pid(y):
 
 
 def children(pid, name):
+    """processes called name among pid's children and grandchildren (as
+    root, qmgr starts its agents through a helper that stays root)"""
+    kids = _children(pid)
+    found = [p for p, cmd in kids if name.encode() in cmd]
+    for p, cmd in kids:
+        if b"yubin-qmgr" in cmd:
+            found += [q for q, c in _children(p) if name.encode() in c]
+    return found
+
+
+def _children(pid):
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -39,8 +50,8 @@ def children(pid, name):
         except OSError:
             continue
         ppid = int(st.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and name.encode() in cmd:
-            out.append(int(d))
+        if ppid == pid:
+            out.append((int(d), cmd))
     return out
 
 

@@ -185,6 +185,17 @@ try:
     t.eq(len(s.delivered("warn@example.test")), 1, "only one warning")
     s.control("delay_warning_time", None)
 
+    # as root: a queue file written by a yubin-queue that was not setuid
+    # (yubin-setup or make touching it) is given back to yubinq, not stuck
+    q = os.path.join(s.bin, "yubin-queue")
+    if os.geteuid() == 0 and os.stat(q).st_mode & 0o4000:
+        os.chmod(q, 0o711)
+        qid = s.inject("sender4@example.test", ["rootfile@example.test"], msg("root file"))
+        os.chmod(q, 0o4711)
+        t.ok(wait_for(lambda: s.delivered("rootfile@example.test"), 20), "root-owned queue file delivered")
+    else:
+        t.skip("root-owned queue file delivered", "not root, or no yubinq account")
+
     # SIGTERM: clean stop, agent gone
     agent_pids = subprocess.run(["pgrep", "-f", os.path.join(s.bin, "yubin-local")], capture_output=True,
                                 text=True).stdout.split()

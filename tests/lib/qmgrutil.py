@@ -69,13 +69,29 @@ class Sandbox:
         os.makedirs(self.out)
         os.makedirs(os.path.join(self.root, "control"))
         for p in ("yubin-qmgr", "yubin-queue"):
-            shutil.copy2(os.path.join(BIN, p), os.path.join(self.bin, p))
+            # YUBIN_TEST_QMGR: try another build of yubin-qmgr (e.g. ASan)
+            src = os.environ.get("YUBIN_TEST_QMGR") if p == "yubin-qmgr" else None
+            shutil.copy2(src or os.path.join(BIN, p), os.path.join(self.bin, p))
         if agent:
             path = os.path.join(self.bin, "yubin-local")
             with open(path, "w") as f:
                 f.write(agent)
             os.chmod(path, 0o755)
-        subprocess.run(["sh", os.path.join(TOP, "queue", "create-queue"), self.root], check=True)
+        # as root, the installed split: queue owned by yubinq, yubin-queue
+        # setuid to it, qmgr running as it (yubin-setup makes the accounts)
+        owner = []
+        if os.geteuid() == 0:
+            import pwd
+            try:
+                pw = pwd.getpwnam("yubinq")
+                os.chmod(self.tmp, 0o755)
+                q = os.path.join(self.bin, "yubin-queue")
+                os.chown(q, pw.pw_uid, pw.pw_gid)
+                os.chmod(q, 0o4711)
+                owner = ["yubinq"]
+            except KeyError:
+                pass
+        subprocess.run(["sh", os.path.join(TOP, "queue", "create-queue"), self.root] + owner, check=True)
         base = {"myhostname": "localhost", "mydestination": "localhost",
                 "virtual_mailbox_domains": "example.test", "queue_run_delay": "1s",
                 "minimal_backoff_time": "1s", "maximal_backoff_time": "2s"}
