@@ -5,15 +5,33 @@
  * qmail-popup -> checkpassword -> qmail-pop3d chain for yubin-pop3d/imapd.
  * Exit: 1 bad login (or malformed input), 111 temporary trouble or a
  * configuration problem (named in the log), 100 usage.
- * Optional env: YUBIN_SERVICE (pop3, imap; for the log), YUBIN_AUTH_MECH. */
+ * Optional env: YUBIN_SERVICE (pop3, imap; for the log), YUBIN_AUTH_MECH.
+ * May be installed setuid root (runnable only by the network account's
+ * group): then $YUBIN_ROOT/control must be root's alone. */
 #include "auth.h"
 #include "checkpassword.h"
+#include "control.h"
 #include "log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Installed setuid root (yubin-setup), we run with the caller's
+ * environment: YUBIN_ROOT must then name an instance whose control/ only
+ * root can change, or a caller could bring its own users table. */
+static void check_trusted_root(void)
+{
+	char path[4096];
+	struct stat st;
+	if (getuid() == geteuid()) return;
+	if (root_path(path, sizeof path, "control") < 0 || stat(path, &st) < 0)
+		die_sys(EXIT_TEMP, "setuid: cannot check %s/control", yubin_root());
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		die(EXIT_TEMP, "setuid: %s must be owned by root and writable only by root", path);
+}
 
 /* fd 3 holds at most 512 bytes in DJB's interface; allow a little more */
 static size_t read_fd3(char *buf, size_t max)
@@ -36,6 +54,7 @@ int main(int argc, char **argv)
 	char data[1024];
 	log_init("yubin-checkpassword");
 	if (argc < 2) die(EXIT_PERM, "usage: yubin-checkpassword PROG [ARGS...]");
+	check_trusted_root();
 	size_t len = read_fd3(data, sizeof data);
 	char *login = data, *z = memchr(data, 0, len);
 	if (!z) die(1, "malformed credentials on fd 3");

@@ -115,6 +115,11 @@ static int check_external(const char *login, const char *password, struct auth_r
 	r->backend = AUTH_EXTERNAL;
 	r->reason = "temporary failure";
 	if (nitems == 0 || nitems > 30) return -1;
+	/* setuid callers pass their own PATH: no search then */
+	if (items[0][0] != '/' && getuid() != geteuid()) {
+		log_msg("control/checkpassword: %s must be an absolute path", items[0]);
+		return -1;
+	}
 	char *argv[32];
 	for (size_t i = 0; i < nitems; i++) argv[i] = (char *)items[i];
 	argv[nitems] = "/bin/true";

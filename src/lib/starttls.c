@@ -212,7 +212,14 @@ int tls_check_files(const char *service, tls_report_fn *report)
 		errors++;
 	}
 	if (tls_load_key(c, key, err, sizeof err) < 0) {
-		if (!strstr(err, strerror(EACCES)) || geteuid() == 0) { report(err); errors++; }
+		if (strstr(err, strerror(EACCES)) && geteuid() != 0) {
+			snprintf(line, sizeof line, "warning: %s: not readable by this user; run as root to "
+			         "check that it matches the certificate", key);
+			report(line);
+		} else {
+			report(err);
+			errors++;
+		}
 	} else if (!tls_key_matches(c)) {
 		snprintf(line, sizeof line, "%s: private key does not match the certificate %s", key, cert);
 		report(line);

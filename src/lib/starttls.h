@@ -40,8 +40,8 @@
 #include <stddef.h>
 
 /* 1 when TLS can be offered for service: a certificate is configured,
- * parses, is valid now, and the key file exists, is readable and is not
- * accessible by others; the security level (SERVICE_tls_security_level if
+ * parses, is valid now, and the key file exists and is not accessible by
+ * others (the caller need not be able to read it: yubin-tlsd may be setgid); the security level (SERVICE_tls_security_level if
  * set, else smtpd_tls_security_level) is not "none". A problem is logged
  * once ("TLS disabled: ...") and gives 0; never fatal. Cached per process.
  * A key that does not match the certificate is found by yubin-tlsd (the

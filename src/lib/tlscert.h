@@ -37,8 +37,9 @@ struct tls_creds {
 int tls_paths(const char *service, char *cert, size_t cmax, char *key, size_t kmax);
 /* Parse the chain into c (which it zeroes first). 0, or -1 with err set. */
 int tls_load_cert(struct tls_creds *c, const char *path, char *err, size_t emax);
-/* Metadata check of the key file: a readable regular file, no access for
- * others. 0 or -1 with err set (errors name the file and the fix). */
+/* Metadata check of the key file: a regular file with no access for
+ * others (group access is fine: yubin-setup gives the key to yubin-tlsd's
+ * group). 0 or -1 with err set (errors name the file and the fix). */
 int tls_key_file_ok(const char *path, char *err, size_t emax);
 /* Load the private key into c. 0 or -1 with err set. */
 int tls_load_key(struct tls_creds *c, const char *path, char *err, size_t emax);

@@ -131,6 +131,18 @@ if is_root:
     os.chmod(copy, 0o755)
     rc, out, err = run(b"daemon\0x\0\0", user=nobody, cp=copy)
     t.ok(rc == 1 and "shadow unreadable" in err, "unprivileged: system passwords unreadable, said so", (rc, err))
+    # installed setuid root (yubin-setup): works for a root-owned instance only
+    os.chmod(copy, 0o4755)
+    control("virtual_user", "nobody")
+    rc, out, err = run(b"demo@example.test\x00demo\x00\x00", user=nobody, cp=copy)
+    t.ok(rc == 0 and out.splitlines()[0] == str(nobody.pw_uid), "setuid root: virtual login as virtual_user", (rc, out, err))
+    fake = os.path.join(tmp, "fake")
+    os.makedirs(os.path.join(fake, "control"))
+    os.chown(os.path.join(fake, "control"), nobody.pw_uid, nobody.pw_gid)
+    env["YUBIN_ROOT"] = fake
+    rc, out, err = run(b"demo@example.test\x00demo\x00\x00", user=nobody, cp=copy)
+    env["YUBIN_ROOT"] = root
+    t.ok(rc == 111 and "owned by root" in err, "setuid root: a caller's own instance is refused", (rc, err))
 else:
     t.skip("unprivileged run", "already unprivileged")
 
