@@ -184,6 +184,11 @@ int main(int argc, char **argv)
 	/* Setuid (as qmail-queue is): YUBIN_ROOT comes from the caller, so
 	 * write only into a queue that already belongs to us. */
 	struct stat st;
+	/* Run by root (sendmail as root, or while the setuid bit is being
+	 * set up): become the queue's owner, so every queue file is its. */
+	if (geteuid() == 0 && fstat(incomingdir, &st) == 0 && st.st_uid != 0 &&
+	    (setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0))
+		die_sys(EXIT_TEMP, "cannot become the owner of %s/queue", yubin_root());
 	if (getuid() != geteuid() && (fstat(incomingdir, &st) < 0 || st.st_uid != geteuid()))
 		die(EXIT_TEMP, "%s/queue/incoming does not belong to the queue user; refusing", yubin_root());
 	rbuf_init(&in, 0, 0);
