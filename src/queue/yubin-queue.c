@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
 	/* Run by root (sendmail as root, or while the setuid bit is being
 	 * set up): become the queue's owner, so every queue file is its. */
 	if (geteuid() == 0 && fstat(incomingdir, &st) == 0 && st.st_uid != 0 &&
-	    (setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0))
+	    (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0))
 		die_sys(EXIT_TEMP, "cannot become the owner of %s/queue", yubin_root());
 	if (getuid() != geteuid() && (fstat(incomingdir, &st) < 0 || st.st_uid != geteuid()))
 		die(EXIT_TEMP, "%s/queue/incoming does not belong to the queue user; refusing", yubin_root());
