@@ -23,19 +23,24 @@ static void cmd_vrfy(struct session *s, char *arg, size_t len);
 static void cmd_help(struct session *s, char *arg, size_t len);
 static void cmd_etrn(struct session *s, char *arg, size_t len);
 
+enum { PRE_TLS = 1 }; /* allowed before TLS when TLS is required */
+
 static const struct command {
 	const char *name;
 	void (*fn)(struct session *s, char *arg, size_t len);
+	unsigned flags;
 } commands[] = {
-	{ "HELO", cmd_helo }, { "EHLO", cmd_ehlo }, { "MAIL", cmd_mail }, { "RCPT", cmd_rcpt },
-	{ "DATA", cmd_data }, { "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "QUIT", cmd_quit },
-	{ "VRFY", cmd_vrfy }, { "HELP", cmd_help }, { "ETRN", cmd_etrn },
+	{ "HELO", cmd_helo, PRE_TLS }, { "EHLO", cmd_ehlo, PRE_TLS }, { "MAIL", cmd_mail, 0 },
+	{ "RCPT", cmd_rcpt, 0 },       { "DATA", cmd_data, 0 },       { "RSET", cmd_rset, PRE_TLS },
+	{ "NOOP", cmd_noop, PRE_TLS }, { "QUIT", cmd_quit, PRE_TLS }, { "VRFY", cmd_vrfy, 0 },
+	{ "HELP", cmd_help, 0 },       { "ETRN", cmd_etrn, 0 },       { "STARTTLS", cmd_starttls, PRE_TLS },
+	{ "AUTH", cmd_auth, 0 },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define UNKNOWN NCOMMANDS /* counter slot for everything else */
 
-const char *const command_names[] = { "helo", "ehlo", "mail", "rcpt", "data", "rset", "noop",
-                                      "quit", "vrfy", "help", "etrn", "unknown" };
+const char *const command_names[] = { "helo", "ehlo", "mail", "rcpt", "data", "rset", "noop", "quit",
+                                      "vrfy", "help", "etrn", "starttls", "auth", "unknown" };
 const size_t command_count = NCOMMANDS + 1;
 
 /* a line that is no command at all */
@@ -70,7 +75,10 @@ static void dispatch(struct session *s, char *line, size_t len)
 			unsigned before = s->errors;
 			s->last_cmd = commands[i].name;
 			s->ncmd[i]++;
-			commands[i].fn(s, arg, alen);
+			if (!(commands[i].flags & PRE_TLS) && tls_required(s))
+				reply_err(s, "530 5.7.0 Must issue a STARTTLS command first");
+			else
+				commands[i].fn(s, arg, alen);
 			if (s->errors != before) s->nbad[i]++;
 			return;
 		}
@@ -173,6 +181,11 @@ static void cmd_ehlo(struct session *s, char *arg, size_t len)
 		reply_more(s, "250-SIZE");
 	if (!cfg_bool("disable_vrfy_command")) reply_more(s, "250-VRFY");
 	reply_more(s, "250-ETRN");
+	if (tls_offered(s)) reply_more(s, "250-STARTTLS");
+	if (auth_offered(s)) {
+		reply_more(s, "250-AUTH PLAIN LOGIN");
+		if (cfg_bool("broken_sasl_auth_clients")) reply_more(s, "250-AUTH=PLAIN LOGIN");
+	}
 	reply_more(s, "250-ENHANCEDSTATUSCODES");
 	reply_more(s, "250-8BITMIME");
 	reply(s, "250 DSN");
@@ -231,7 +244,7 @@ static void cmd_help(struct session *s, char *arg, size_t len)
 {
 	(void)arg;
 	(void)len;
-	reply_more(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP ETRN");
+	reply_more(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP ETRN STARTTLS AUTH");
 	reply(s, "214 2.0.0 See RFC 5321");
 }
 

@@ -15,6 +15,7 @@ static const struct { const char *name, *value; } submission_defaults[] = {
 	{ "smtpd_client_restrictions", "permit_sasl_authenticated, reject" },
 	{ "smtpd_recipient_restrictions",
 	  "reject_non_fqdn_recipient, reject_unknown_recipient_domain, permit_sasl_authenticated, reject" },
+	{ "smtpd_sender_restrictions", "reject_sender_login_mismatch" },
 	{ "smtpd_sasl_auth_enable", "yes" },
 };
 
@@ -54,8 +55,17 @@ static struct override *submission_value(const char *name)
 	memcpy(sub, "submission_", 11);
 	memcpy(sub + 11, name, strlen(name) + 1);
 	const char *v = NULL;
+	char shortname[160];
+	/* submission_tls_cert_file as well as submission_smtpd_tls_cert_file */
+	shortname[0] = 0;
+	if (strncmp(name, "smtpd_", 6) == 0) {
+		memcpy(shortname, "submission_", 11);
+		memcpy(shortname + 11, name + 6, strlen(name + 6) + 1);
+	}
 	if (control_is_set(sub)) {
 		v = control_get(sub);
+	} else if (shortname[0] && control_is_set(shortname)) {
+		v = control_get(shortname);
 	} else {
 		for (size_t i = 0; i < sizeof submission_defaults / sizeof submission_defaults[0]; i++)
 			if (strcmp(submission_defaults[i].name, name) == 0) v = submission_defaults[i].value;

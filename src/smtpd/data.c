@@ -34,14 +34,22 @@ enum dstate {
 
 enum hstate { H_START, H_NAME, H_VALUE };
 
+#define FIXUP_HEADER_MAX (1 << 20) /* header bytes held back for the RFC 6409 fix-ups */
+
 struct data {
 	struct session *s;
 	enum dstate st;
 	int normalise;         /* smtpd_forbid_bare_newline = no */
 	int in_header;
 	enum hstate hs;
-	char name[9];
+	char name[11];
 	size_t nlen;
+	/* submission (RFC 6409 8.2, 8.3): the header is held back until its end
+	 * so that missing Date, Message-ID and From can be added */
+	int fixups;
+	struct buf hdr;
+	size_t line_start;     /* where the current header line starts in hdr */
+	int saw_date, saw_msgid, saw_from;
 	long long hops, hop_limit;
 	long long header_bytes, header_limit;
 	long long bytes;
@@ -77,12 +85,19 @@ static void store(struct data *d, const char *p, size_t n)
 /* Header bookkeeping, byte by byte while the header lasts. A line that is
  * neither a field nor a continuation starts the body (as in Postfix), so a
  * message without a blank line after its header is not all "header". */
+static int named(const struct data *d, const char *name)
+{
+	size_t n = strlen(name);
+	return d->nlen == n && memcmp(d->name, name, n) == 0;
+}
+
 static size_t header_scan(struct data *d, const char *p, size_t n)
 {
 	size_t i;
 	for (i = 0; i < n && d->in_header; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (d->hs == H_START) {
+			d->line_start = d->hdr.len + i;
 			if (c == '\n') { d->in_header = 0; break; }
 			if (c == ' ' || c == '\t') {
 				d->hs = H_VALUE;
@@ -93,8 +108,10 @@ static size_t header_scan(struct data *d, const char *p, size_t n)
 		}
 		if (d->hs == H_NAME) {
 			if (c == ':') {
-				if (d->nlen == 8 && memcmp(d->name, "received", 8) == 0 && ++d->hops > d->hop_limit)
-					refuse(d, "554 5.4.6 Too many hops");
+				if (named(d, "received") && ++d->hops > d->hop_limit) refuse(d, "554 5.4.6 Too many hops");
+				d->saw_date |= named(d, "date");
+				d->saw_msgid |= named(d, "message-id");
+				d->saw_from |= named(d, "from");
 				d->hs = H_VALUE;
 			} else if (c <= 32 || c >= 127) {
 				d->in_header = 0;
@@ -110,11 +127,67 @@ static size_t header_scan(struct data *d, const char *p, size_t n)
 	return i;
 }
 
+static void rfc5322_date(char *out, size_t max)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	if (!strftime(out, max, "%a, %d %b %Y %H:%M:%S %z", &tm)) out[0] = 0;
+}
+
+/* The header is complete: add what submission must add, before the blank
+ * line (or the first body line), and let the held-back header go. */
+static void header_done(struct data *d)
+{
+	struct session *s = d->s;
+	char line[600], date[64];
+	size_t at = d->line_start <= d->hdr.len ? d->line_start : d->hdr.len;
+	store(d, d->hdr.s, at);
+	if (!d->saw_date) {
+		rfc5322_date(date, sizeof date);
+		int k = snprintf(line, sizeof line, "Date: %s\n", date);
+		if (k > 0 && (size_t)k < sizeof line) store(d, line, (size_t)k);
+	}
+	if (!d->saw_msgid) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		if (!strftime(date, sizeof date, "%Y%m%d%H%M%S", &tm)) date[0] = 0;
+		int k = snprintf(line, sizeof line, "Message-ID: <%s.%s@%s>\n", date, s->q.id, control_get("myhostname"));
+		if (k > 0 && (size_t)k < sizeof line) store(d, line, (size_t)k);
+	}
+	if (!d->saw_from && s->sender.len) {
+		int k = snprintf(line, sizeof line, "From: <%s>\n", s->sender.s);
+		if (k > 0 && (size_t)k < sizeof line) store(d, line, (size_t)k);
+	}
+	store(d, d->hdr.s + at, d->hdr.len - at);
+	buf_free(&d->hdr);
+	d->fixups = 0;
+}
+
 static void put(struct data *d, const char *p, size_t n)
 {
 	if (d->error) return;
-	if (d->in_header) header_scan(d, p, n);
-	if (!d->error) store(d, p, n);
+	if (!d->in_header) {
+		store(d, p, n);
+		return;
+	}
+	size_t i = header_scan(d, p, n);
+	if (d->error) return;
+	if (!d->fixups) {
+		store(d, p, n);
+		return;
+	}
+	if (buf_add(&d->hdr, p, i) < 0) {
+		/* an enormous header: give up the fix-ups, not the message */
+		store(d, d->hdr.s, d->hdr.len);
+		store(d, p, i);
+		buf_free(&d->hdr);
+		d->fixups = 0;
+	} else if (!d->in_header) {
+		header_done(d);
+	}
+	store(d, p + i, n - i);
 }
 
 static void bare(struct data *d, const char *what)
@@ -240,32 +313,41 @@ static void received(struct data *d)
 {
 	struct session *s = d->s;
 	char date[64], line[1400];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	if (!strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm)) date[0] = 0;
-	int n;
-	if (s->addr.family)
+	rfc5322_date(date, sizeof date);
+	int n, hide = s->role == ROLE_SUBMISSION && cfg_bool("submission_hide_client");
+	const char *lead = "Received: ";
+	if (hide)
+		n = 0; /* the "by" clause starts the header */
+	else if (s->addr.family)
 		n = snprintf(line, sizeof line, "Received: from %s (%s [%s%s])\n", s->helo, s->host,
 		             s->addr.family == 6 ? "IPv6:" : "", s->ip);
 	else
 		n = snprintf(line, sizeof line, "Received: from %s (%s)\n", s->helo, s->host);
-	if (n > 0 && (size_t)n < sizeof line) store(d, line, (size_t)n);
-	if (s->tls && s->tls_info[0]) {
+	if (n > 0 && (size_t)n < sizeof line) {
+		store(d, line, (size_t)n);
+		lead = "\t";
+	}
+	if (s->tls && s->tls_info[0] && !hide) {
 		n = snprintf(line, sizeof line, "\t(using %s)\n", s->tls_info);
 		if (n > 0 && (size_t)n < sizeof line) store(d, line, (size_t)n);
 	}
+	if (s->login && cfg_bool("smtpd_sasl_authenticated_header")) {
+		n = snprintf(line, sizeof line, "%s(Authenticated sender: %s)\n", lead, s->login);
+		if (n > 0 && (size_t)n < sizeof line) store(d, line, (size_t)n);
+		lead = "\t";
+	}
 	if (s->nrcpt == 1)
-		n = snprintf(line, sizeof line, "\tby %s with %s id %s\n\tfor <%s>; %s\n", control_get("myhostname"),
+		n = snprintf(line, sizeof line, "%sby %s with %s id %s\n\tfor <%s>; %s\n", lead, control_get("myhostname"),
 		             s->proto, s->q.id, s->rcpt[0], date);
 	else
-		n = snprintf(line, sizeof line, "\tby %s with %s id %s; %s\n", control_get("myhostname"), s->proto,
+		n = snprintf(line, sizeof line, "%sby %s with %s id %s; %s\n", lead, control_get("myhostname"), s->proto,
 		             s->q.id, date);
 	if (n > 0 && (size_t)n < sizeof line) store(d, line, (size_t)n);
 }
 
 static void data_init(struct data *d, struct session *s)
 {
+	buf_free(&d->hdr);
 	memset(d, 0, offsetof(struct data, out));
 	d->s = s;
 	d->st = D_BOL;
@@ -275,6 +357,9 @@ static void data_init(struct data *d, struct session *s)
 	d->normalise = !strcasecmp(fb, "no") || !strcasecmp(fb, "normalize") || !strcasecmp(fb, "normalise");
 	d->hop_limit = cfg_int("hopcount_limit");
 	d->header_limit = cfg_size("header_size_limit");
+	d->fixups = s->role == ROLE_SUBMISSION;
+	buf_free(&d->hdr);
+	d->hdr.max = FIXUP_HEADER_MAX;
 }
 
 /* Read the message up to its end; 0, or an io_status when the client
@@ -321,13 +406,21 @@ void cmd_data(struct session *s, char *arg, size_t len)
 	}
 	char qid[QID_MAX];
 	memcpy(qid, s->q.id, sizeof qid);
-	log_msg("%s: client=%s", qid, client_name(s));
+	if (s->login)
+		log_msg("%s: client=%s, sasl_method=%s, sasl_username=%s", qid, client_name(s), s->sasl_method, s->login);
+	else
+		log_msg("%s: client=%s", qid, client_name(s));
 	static struct data d;
 	data_init(&d, s);
 	received(&d);
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	int st = read_message(&d);
 	if (st != 0) io_failed(s, st); /* session_end closes yubin-queue: nothing is queued */
+	if (d.fixups && !d.error) {
+		d.line_start = d.hdr.len; /* a message that is all header */
+		header_done(&d);
+	}
+	buf_free(&d.hdr);
 	to_queue(&d);
 	if (d.error || d.qfail) {
 		qclient_close(&s->q);

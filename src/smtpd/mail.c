@@ -49,6 +49,8 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 {
 	if (!s->helo[0]) { reply_err(s, "503 5.5.1 Error: send HELO/EHLO first"); return; }
 	if (s->in_mail) { reply_err(s, "503 5.5.1 Error: nested MAIL command"); return; }
+	/* submission: smtpd_client_restrictions = permit_sasl_authenticated, reject */
+	if (s->role == ROLE_SUBMISSION && !s->login) { reply_err(s, "530 5.7.0 Authentication required"); return; }
 	if (strip_keyword(&arg, &len, "FROM:") < 0) {
 		reply_err(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
@@ -111,6 +113,12 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 	if (s->size_limit > 0 && size > s->size_limit) {
 		log_reject(s, NULL, "MAIL", a.s, "", "552 5.3.4 Message size exceeds fixed limit");
 		reply_err(s, "552 5.3.4 Message size exceeds fixed limit");
+		goto out;
+	}
+	char why[600];
+	if (sender_login_check(s, a.s, why, sizeof why)) {
+		log_reject(s, NULL, "MAIL", a.s, "", why);
+		reply_err(s, "%s", why);
 		goto out;
 	}
 	transaction_reset(s);

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 	setup(&S, argv[0] ? argv[0] : "");
 	client_init(&S);
 	log_msg("connect from %s", client_name(&S));
+	tls_implicit(&S);
 	reply(&S, "220 %s", cfg_get("smtpd_banner"));
 	command_loop(&S);
 }

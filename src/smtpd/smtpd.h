@@ -3,7 +3,7 @@
  * command table and the small commands), mail.c (MAIL and RCPT),
  * policy.c (the restriction lists), data.c (DATA into yubin-queue),
  * reply.c (replies, errors, tarpit, session ends), client.c (who is
- * talking). One process serves one connection, so there is one session. */
+ * talking), tls.c (STARTTLS), login.c (AUTH), config.c (settings by role). One process serves one connection, so there is one session. */
 #ifndef YUBIN_SMTPD_H
 #define YUBIN_SMTPD_H
 
@@ -31,6 +31,8 @@ struct session {
 	int esmtp;
 	char proto[8];        /* SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA */
 	char *login;          /* SASL login once authenticated */
+	char sasl_method[8];
+	unsigned auth_failures;
 	int tls;
 	char tls_info[160];
 
@@ -104,5 +106,18 @@ int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max);
 
 /* data.c */
 void cmd_data(struct session *s, char *arg, size_t len);
+
+/* tls.c */
+const char *service_name(const struct session *s);
+int tls_offered(struct session *s);
+int tls_required(const struct session *s);
+void tls_implicit(struct session *s);
+void cmd_starttls(struct session *s, char *arg, size_t len);
+
+/* login.c */
+int auth_offered(struct session *s);
+void cmd_auth(struct session *s, char *arg, size_t len);
+/* reject_sender_login_mismatch: 0 ok, else reply_text holds the refusal */
+int sender_login_check(struct session *s, const char *sender, char *reply_text, size_t max);
 
 #endif
