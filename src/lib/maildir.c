@@ -44,9 +44,29 @@ toolong:
 	return -1;
 }
 
-static int mkdir_ok(const char *path)
+/* fsync the directory holding path, so a new entry in it is durable */
+static int fsync_parent(const char *path)
 {
-	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 1;
+	if (slash && n == 0) n = 1; /* "/x": the root */
+	if (n >= sizeof dir) { errno = ENAMETOOLONG; return -1; }
+	memcpy(dir, slash ? path : ".", n);
+	dir[n] = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* mkdir 700; 1 made (and its parent fsynced: a crash must not lose the
+ * Maildir a delivery went into), 0 existed, -1 error */
+static int mkdir_durable(const char *path)
+{
+	if (mkdir(path, 0700) < 0) return errno == EEXIST ? 0 : -1;
+	return fsync_parent(path) < 0 ? -1 : 1;
 }
 
 int maildir_create(const char *dir)
@@ -60,15 +80,15 @@ int maildir_create(const char *dir)
 	for (size_t i = 1; i < n; i++) {
 		if (path[i] != '/') continue;
 		path[i] = 0;
-		int r = mkdir_ok(path);
+		int r = mkdir_durable(path);
 		path[i] = '/';
 		if (r < 0 && errno != EACCES) return -1; /* EACCES: an existing parent we may not list */
 	}
-	if (mkdir_ok(path) < 0) return -1;
+	if (mkdir_durable(path) < 0) return -1;
 	static const char *const sub[] = { "/tmp", "/new", "/cur" };
 	for (size_t i = 0; i < 3; i++) {
 		memcpy(path + n, sub[i], 5);
-		if (mkdir_ok(path) < 0) return -1;
+		if (mkdir_durable(path) < 0) return -1;
 		path[n] = 0;
 	}
 	return 0;
