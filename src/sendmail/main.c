@@ -83,7 +83,7 @@ static void parse_args(int argc, char **argv)
 		case 'V': opt.envid = value(argc, argv, &i, a + 2); break;
 		case 'q': opt.mode = "q"; break;
 		case 'b':
-			if (!strcmp(a, "-bp") || !strcmp(a, "-bi") || !strcmp(a, "-bs")) opt.mode = a + 2;
+			if (!strcmp(a, "-bp") || !strcmp(a, "-bi") || !strcmp(a, "-bs")) opt.mode = a + 1;
 			else if (strcmp(a, "-bm") != 0) usage();
 			break;
 		case 'o':
