@@ -4,7 +4,7 @@
 # Maildir name, modes and owner, exactly-once on a retried delivery (in
 # new/ and after a reader moved it to cur/), loops, unknown users, bad
 # jobs, many jobs at once, and the log line.
-import os, pwd, re, sys
+import os, pwd, re, shutil, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap
 from localtest import LocalRoot, maildir_files, ROOT_USER
@@ -100,5 +100,35 @@ with LocalRoot(users=("demo@example.test", "other@example.test")) as r:
     qids = [r.queue("s@x.example", ["demo@example.test"], b"Subject: p%d\n\n" % i) for i in range(16)]
     res = r.deliver([(q, 0) for q in qids])
     t.ok(all(v[0] == "K" for v in res.values()) and len(res) == 16, "8 workers: 16 jobs all delivered")
+
+    # as root, a missing virtual_user account defers with the setting's name
+    if ROOT_USER:
+        r.control("virtual_user", "no-such-account-zz")
+        st = r.one(r.queue("s@x.example", ["demo@example.test"], b"Subject: x\n\nx\n"))
+        t.ok(st[0:2] == ("Z", "4.3.5") and "virtual_user" in st[2], "missing virtual_user account: deferred, naming the setting", st)
+        r.control("virtual_user", None)
+    else:
+        t.skip("missing virtual_user", "not root")
+
+# not root: everything runs as the invoking account
+if ROOT_USER and shutil.which("setpriv"):
+    with LocalRoot() as r:
+        nob = pwd.getpwnam("nobody")
+        for dirpath, dirs, files in os.walk(r.root):
+            for n in dirs + files:
+                os.lchown(os.path.join(dirpath, n), nob.pw_uid, nob.pw_gid)
+        os.chown(r.root, nob.pw_uid, nob.pw_gid)
+        as_nobody = ("setpriv", "--reuid", str(nob.pw_uid), "--regid", str(nob.pw_gid), "--clear-groups")
+        st = r.one(r.queue("s@x.example", ["demo@example.test"], b"Subject: x\n\nx\n"), prefix=as_nobody)
+        t.eq(st[0], "K", "not root: virtual delivery as the invoking account")
+        md = r.maildir("demo@example.test")
+        t.ok(os.path.isdir(md) and os.stat(md).st_uid == nob.pw_uid, "... Maildir made by and for that account")
+        st = r.one(r.queue("s@x.example", ["daemon@localhost"], b"Subject: x\n\nx\n"), prefix=as_nobody)
+        t.ok(st[0] == "Z" and "not root" in st[2], "not root: another system account defers, saying why", st)
+        r.map("aliases", "prog: |echo hi > /dev/null\n")
+        st = r.one(r.queue("s@x.example", ["prog@localhost"], b"Subject: x\n\nx\n"), prefix=as_nobody)
+        t.eq(st[0], "K", "not root: |program alias runs as the invoking account")
+else:
+    t.skip("non-root mode", "needs root and setpriv to run as nobody")
 
 t.done()

@@ -71,7 +71,7 @@ class LocalRoot:
             f.write(env.encode() + message)
         return qid
 
-    def deliver(self, jobs, timeout=60):
+    def deliver(self, jobs, timeout=60, prefix=()):
         """jobs: [(qid, index)] or raw lines; returns {job: (status, dsn, text)}
         and keeps yubin-local's log lines in self.log"""
         lines, ids = [], []
@@ -82,7 +82,7 @@ class LocalRoot:
             self.job += 1
             ids.append(str(self.job))
             lines.append(f"{self.job} {j[0]} {j[1]}")
-        p = subprocess.run([os.path.join(BIN, "yubin-local")], input="".join(l + "\n" for l in lines).encode(),
+        p = subprocess.run(list(prefix) + [os.path.join(BIN, "yubin-local")], input="".join(l + "\n" for l in lines).encode(),
                            capture_output=True, env=self.env, timeout=timeout)
         self.log = p.stderr.decode(errors="replace")
         self.rc = p.returncode
@@ -94,9 +94,9 @@ class LocalRoot:
         self.last_ids = ids
         return out
 
-    def one(self, qid, index=0):
+    def one(self, qid, index=0, prefix=()):
         """deliver one job; returns (status, dsn, text)"""
-        res = self.deliver([(qid, index)])
+        res = self.deliver([(qid, index)], prefix=prefix)
         return res.get(self.last_ids[0], ("?", "?", "no answer; log: " + self.log))
 
     def maildir(self, address):
