@@ -149,6 +149,7 @@ static int word(struct check *c, const char *w, const char *next, int *skip)
 		return DUNNO;
 	}
 	if (!strcasecmp(w, "reject_unauth_pipelining")) return DUNNO; /* our reads never act ahead */
+	if (!strcasecmp(w, "reject_sender_login_mismatch")) return DUNNO; /* checked at MAIL (login.c) */
 	if (!strcasecmp(w, "check_client_access") || !strcasecmp(w, "check_helo_access") ||
 	    !strcasecmp(w, "check_sender_access") || !strcasecmp(w, "check_recipient_access")) {
 		if (!next) {
