@@ -93,35 +93,27 @@ static void read_status(int fd, char *line, size_t max)
 	if (nl) *nl = 0;
 }
 
-int tls_start_server(const char *service, int *in, int *out, char *info, size_t max)
+int tlsd_spawn(char *const argv[], int in, int out, int *rfd, int *wfd, pid_t *pidp,
+               char *status, size_t smax)
 {
-	char path[4096], status[256];
-	/* fds: 0 sock in, 1 sock out, 2 to-program read, 3 to-program write,
-	 * 4 from-program read, 5 from-program write, 6 status read, 7 status write */
-	int f[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
-	int a[2], b[2], s[2];
-	if (max) info[0] = 0;
+	char path[4096];
+	/* f: 0/1 to-program pipe, 2/3 from-program pipe, 4/5 status pipe */
+	int f[6] = { -1, -1, -1, -1, -1, -1 };
+	int hi[5] = { -1, -1, -1, -1, -1 };
+	if (smax) status[0] = 0;
 	if (prog_path(path, sizeof path, "yubin-tlsd") < 0) {
-		snprintf(info, max, "cannot find yubin-tlsd");
+		snprintf(status, smax, "cannot find yubin-tlsd");
 		return -1;
 	}
-	if (pipe2(a, O_CLOEXEC) < 0) goto syserr;
-	f[2] = a[0]; f[3] = a[1];
-	if (pipe2(b, O_CLOEXEC) < 0) goto syserr;
-	f[4] = b[0]; f[5] = b[1];
-	if (pipe2(s, O_CLOEXEC) < 0) goto syserr;
-	f[6] = s[0]; f[7] = s[1];
-	int hin = high(*in), hout = high(*out), hb = high(b[0]), ha = high(a[1]), hs = high(s[1]);
-	int hi[5] = { hin, hout, hb, ha, hs };
-	if (hin < 0 || hout < 0 || hb < 0 || ha < 0 || hs < 0) { close_all(hi, 5); goto syserr; }
+	if (pipe2(f, O_CLOEXEC) < 0 || pipe2(f + 2, O_CLOEXEC) < 0 || pipe2(f + 4, O_CLOEXEC) < 0) goto syserr;
+	int srcs[5] = { in, out, f[2], f[1], f[5] };
+	for (int i = 0; i < 5; i++)
+		if ((hi[i] = high(srcs[i])) < 0) goto syserr;
 
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, hin, 0);
-	posix_spawn_file_actions_adddup2(&fa, hout, 1);
-	posix_spawn_file_actions_adddup2(&fa, hb, 3);
-	posix_spawn_file_actions_adddup2(&fa, ha, 4);
-	posix_spawn_file_actions_adddup2(&fa, hs, 5);
+	static const int target[5] = { 0, 1, 3, 4, 5 };
+	for (int i = 0; i < 5; i++) posix_spawn_file_actions_adddup2(&fa, hi[i], target[i]);
 	/* the child must not inherit an ignored SIGPIPE or blocked signals */
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
@@ -131,7 +123,6 @@ int tls_start_server(const char *service, int *in, int *out, char *info, size_t 
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = { "yubin-tlsd", (char *)service, NULL };
 	pid_t pid;
 	int err = posix_spawn(&pid, path, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -141,41 +132,55 @@ int tls_start_server(const char *service, int *in, int *out, char *info, size_t 
 		errno = err;
 		goto syserr;
 	}
-	close(a[1]); f[3] = -1;
-	close(b[0]); f[4] = -1;
-	close(s[1]); f[7] = -1;
-	read_status(s[0], status, sizeof status);
-	close(s[0]); f[6] = -1;
-
+	close(f[1]); f[1] = -1;
+	close(f[2]); f[2] = -1;
+	close(f[5]); f[5] = -1;
+	read_status(f[4], status, smax);
+	close(f[4]); f[4] = -1;
 	if (strncmp(status, "ok ", 3) != 0) {
-		snprintf(info, max, "%s", status[0] ? status + (strncmp(status, "fail ", 5) ? 0 : 5)
-		                                    : "yubin-tlsd ended without a status");
-		close_all(f, 8);
+		char why[256];
+		snprintf(why, sizeof why, "%s", status[0] ? status + (strncmp(status, "fail ", 5) ? 0 : 5)
+		                                          : "yubin-tlsd ended without a status");
+		snprintf(status, smax, "%s", why);
+		close_all(f, 6);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) ;
 		return -1;
 	}
-	snprintf(info, max, "%s", status + 3);
-	/* the plaintext pipes take the socket's place */
-	if (dup2(a[0], *in) < 0) goto syserr_child;
-	close(a[0]); f[2] = -1;
-	if (*out != *in) {
-		if (dup2(b[1], *out) < 0) goto syserr_child;
-		close(b[1]);
-	} else {
-		*out = b[1];
-		fcntl(b[1], F_SETFD, 0);
-	}
-	f[5] = -1;
+	memmove(status, status + 3, strlen(status + 3) + 1);
+	*rfd = f[0];
+	*wfd = f[3];
+	*pidp = pid;
 	return 0;
 
-syserr_child:
-	snprintf(info, max, "dup2: %s", strerror(errno));
-	close_all(f, 8);
-	kill(pid, SIGTERM);
-	return -1;
 syserr:
-	snprintf(info, max, "cannot start yubin-tlsd: %s", strerror(errno));
-	close_all(f, 8);
+	snprintf(status, smax, "cannot start yubin-tlsd: %s", strerror(errno));
+	close_all(hi, 5);
+	close_all(f, 6);
+	return -1;
+}
+
+int tls_start_server(const char *service, int *in, int *out, char *info, size_t max)
+{
+	char *argv[] = { "yubin-tlsd", (char *)service, NULL };
+	int r, w;
+	pid_t pid;
+	if (tlsd_spawn(argv, *in, *out, &r, &w, &pid, info, max) < 0) return -1;
+	/* the plaintext pipes take the socket's place, same fd numbers */
+	if (dup2(r, *in) < 0) goto fail;
+	close(r);
+	if (*out != *in) {
+		if (dup2(w, *out) < 0) goto fail;
+		close(w);
+	} else {
+		*out = w;
+		fcntl(w, F_SETFD, 0);
+	}
+	return 0;
+fail:
+	snprintf(info, max, "dup2: %s", strerror(errno));
+	close(r);
+	close(w);
+	kill(pid, SIGTERM);
 	return -1;
 }
 

@@ -38,6 +38,7 @@
 #define YUBIN_STARTTLS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* 1 when TLS can be offered for service: a certificate is configured,
  * parses, is valid now, and the key file exists and is not accessible by
@@ -54,6 +55,13 @@ int tls_available(const char *service);
  * ECDHE-ECDSA-AES128-GCM-SHA256". On failure returns -1, info holds the
  * reason, and the session should end (the socket is no longer usable). */
 int tls_start_server(const char *service, int *in, int *out, char *info, size_t max);
+
+/* The spawn both sides share (tlsclient.h too): yubin-tlsd ARGS with
+ * in/out as its fd 0 and 1, plaintext pipes on 3 and 4, status on 5.
+ * 0: status holds the text after "ok ", and *rfd, *wfd (close-on-exec) and
+ * *pid are set; -1: status holds the reason, nothing is left open. */
+int tlsd_spawn(char *const argv[], int in, int out, int *rfd, int *wfd, pid_t *pid,
+               char *status, size_t smax);
 
 /* yubin-ctl check: reports each problem with the service's TLS files as
  * one line through report ("warning: ..." for things that still work, such

@@ -315,6 +315,83 @@ void tls_creds_free(struct tls_creds *c)
 	c->have_key = 0;
 }
 
+/* trust anchors: every certificate of a CA bundle becomes DN + key */
+struct anchors {
+	br_x509_trust_anchor *ta;
+	size_t n, cap;
+};
+
+static void dn_append(void *ctx, const void *p, size_t n)
+{
+	struct buf *b = ctx;
+	if (buf_add(b, p, n) < 0) b->max = 1;
+}
+
+static int copy_pkey(br_x509_pkey *dst, const br_x509_pkey *src)
+{
+	*dst = *src;
+	if (src->key_type == BR_KEYTYPE_RSA) {
+		unsigned char *n = malloc(src->key.rsa.nlen + src->key.rsa.elen + 1);
+		if (!n) return -1;
+		memcpy(n, src->key.rsa.n, src->key.rsa.nlen);
+		memcpy(n + src->key.rsa.nlen, src->key.rsa.e, src->key.rsa.elen);
+		dst->key.rsa.n = n;
+		dst->key.rsa.e = n + src->key.rsa.nlen;
+	} else if (src->key_type == BR_KEYTYPE_EC) {
+		unsigned char *q = malloc(src->key.ec.qlen + 1);
+		if (!q) return -1;
+		memcpy(q, src->key.ec.q, src->key.ec.qlen);
+		dst->key.ec.q = q;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int take_anchor(void *arg, const char *name, struct buf *der, char *err, size_t emax)
+{
+	struct anchors *a = arg;
+	br_x509_decoder_context dc;
+	struct buf dn = BUF_INIT;
+	if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "TRUSTED CERTIFICATE") != 0 &&
+	    strcmp(name, "X509 CERTIFICATE") != 0)
+		return 0;
+	dn.max = 64 * 1024;
+	br_x509_decoder_init(&dc, dn_append, &dn);
+	br_x509_decoder_push(&dc, der->s, der->len);
+	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || dn.max == 1) { buf_free(&dn); return 0; }   /* skip what BearSSL cannot use */
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		br_x509_trust_anchor *t = realloc(a->ta, nc * sizeof *t);
+		if (!t) { buf_free(&dn); return fail(err, emax, "out of memory"); }
+		a->ta = t;
+		a->cap = nc;
+	}
+	br_x509_trust_anchor *ta = &a->ta[a->n];
+	if (copy_pkey(&ta->pkey, pk) < 0) { buf_free(&dn); return 0; }
+	ta->dn.data = (unsigned char *)dn.s;
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	a->n++;
+	return 0;
+}
+
+int tls_load_anchors(const char *path, br_x509_trust_anchor **ta, size_t *n, char *err, size_t emax)
+{
+	struct buf data = BUF_INIT;
+	struct anchors a = { NULL, 0, 0 };
+	*ta = NULL;
+	*n = 0;
+	if (read_file(path, &data, err, emax) < 0) return -1;
+	int rc = pem_each(path, &data, take_anchor, &a, err, emax);
+	buf_free(&data);
+	if (rc == 0 && a.n == 0) rc = fail(err, emax, "%s: no usable CA certificate", path);
+	*ta = a.ta;
+	*n = a.n;
+	return rc;
+}
+
 const char *tls_error_text(int err, char *buf, size_t max)
 {
 	static const struct { int code; const char *text; } t[] = {
@@ -370,6 +447,23 @@ const char *tls_suite_name(unsigned suite)
 	case BR_TLS_RSA_WITH_AES_128_GCM_SHA256: return "AES128-GCM-SHA256";
 	case BR_TLS_RSA_WITH_AES_256_GCM_SHA384: return "AES256-GCM-SHA384";
 	case BR_TLS_RSA_WITH_AES_128_CBC_SHA: return "AES128-SHA";
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA: return "AES256-SHA";
+	case BR_TLS_RSA_WITH_AES_128_CBC_SHA256: return "AES128-SHA256";
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA256: return "AES256-SHA256";
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: return "ECDHE-RSA-AES256-SHA384";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: return "ECDHE-ECDSA-AES256-SHA384";
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: return "ECDHE-RSA-AES256-SHA";
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: return "ECDHE-ECDSA-AES256-SHA";
 	default: return "UNKNOWN";
+	}
+}
+
+const char *tls_version_name(unsigned version)
+{
+	switch (version) {
+	case BR_TLS12: return "TLSv1.2";
+	case BR_TLS11: return "TLSv1.1";
+	case BR_TLS10: return "TLSv1";
+	default: return "TLS";
 	}
 }

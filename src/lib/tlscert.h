@@ -48,6 +48,12 @@ int tls_key_matches(const struct tls_creds *c);
 /* Free the chain and wipe the key. */
 void tls_creds_free(struct tls_creds *c);
 
+/* Every usable certificate of a PEM CA bundle as a trust anchor (arrays
+ * malloc'd; they live until the process ends). 0, or -1 with err set. */
+int tls_load_anchors(const char *path, br_x509_trust_anchor **ta, size_t *n, char *err, size_t emax);
+/* "TLSv1.2", "TLSv1.1", "TLSv1" */
+const char *tls_version_name(unsigned version);
+
 /* BearSSL error code as text (for logs) */
 const char *tls_error_text(int err, char *buf, size_t max);
 /* OpenSSL-style name of a cipher suite, e.g. "ECDHE-RSA-AES128-GCM-SHA256" */

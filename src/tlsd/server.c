@@ -1,8 +1,16 @@
 /* server.c — configure a BearSSL server context by hand instead of the
  * "full" profiles: TLS 1.2 only, ECDHE key exchange, AES-GCM and
  * ChaCha20-Poly1305 only, our preference order (AES-128-GCM first: AES-NI
- * makes it the cheapest here), and only the suites the key can sign for. */
+ * makes it the cheapest here), and only the suites the key can sign for.
+ * The certificate and key are read at every start, so a renewed
+ * certificate is used by the next connection without any reload. */
+#include "control.h"
+#include "log.h"
 #include "tlsd.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 static const uint16_t rsa_suites[] = {
 	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
@@ -15,8 +23,8 @@ static const uint16_t ec_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
-int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
-                 unsigned char *iobuf, size_t len)
+static int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
+                        unsigned char *iobuf, size_t len)
 {
 	br_ssl_engine_context *eng = &sc->eng;
 	int kt = br_skey_decoder_key_type(&c->skey);
@@ -49,4 +57,60 @@ int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
 	br_ssl_engine_set_all_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION);
 	br_ssl_engine_set_buffer(eng, iobuf, len, 1);
 	return br_ssl_server_reset(sc) ? 0 : -1;
+}
+
+static struct tls_creds creds;
+static br_ssl_server_context sc;
+static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+
+/* certificate and key for service, checked as tls_check_files() does */
+static int load(const char *service, char *err, size_t emax)
+{
+	char cert[4096], key[4096];
+	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
+	if (p <= 0) {
+		snprintf(err, emax, p ? "bad service name %s" : "no certificate configured (smtpd_tls_cert_file)", service);
+		return -1;
+	}
+	if (tls_load_cert(&creds, cert, err, emax) < 0) return -1;
+	time_t now = time(NULL);
+	if (now > creds.not_after || now < creds.not_before) {
+		snprintf(err, emax, "%s: certificate expired or not yet valid", cert);
+		return -1;
+	}
+	if (tls_key_file_ok(key, err, emax) < 0 || tls_load_key(&creds, key, err, emax) < 0) return -1;
+	if (!tls_key_matches(&creds)) {
+		snprintf(err, emax, "%s: private key does not match the certificate %s", key, cert);
+		return -1;
+	}
+	return 0;
+}
+
+int server_main(const char *service)
+{
+	char err[8448] = "", e[64];
+	if (load(service, err, sizeof err) < 0 || server_setup(&sc, &creds, iobuf, sizeof iobuf) < 0) {
+		if (!err[0]) snprintf(err, sizeof err, "BearSSL refused the configuration");
+		log_msg("TLS unavailable: service=%s rip=%s: %s", service, peer(), err);
+		status("fail", err);
+		return EXIT_TEMP;
+	}
+	long long t = control_time("smtpd_timeout");
+	struct relay r = {
+		.net_in = 0, .net_out = 1, .app_in = FD_APP_IN, .app_out = FD_APP_OUT,
+		.handshake_timeout_ms = t > 0 && t < 3600 ? (int)t * 1000 : 300000,
+		.on_ready = on_ready,
+	};
+	int rc = relay_run(&sc.eng, &r);
+	tls_creds_free(&creds);
+	if (!r.ready) {
+		const char *why = r.timed_out ? "timeout" : tls_error_text(rc, e, sizeof e);
+		log_msg("TLS handshake failed: service=%s rip=%s: %s", service, peer(), why);
+		status("fail", why);
+		return 1;
+	}
+	if (rc && rc != BR_ERR_IO)
+		log_msg("TLS session ended with an error: service=%s rip=%s: %s", service, peer(),
+		        tls_error_text(rc, e, sizeof e));
+	return 0;
 }

@@ -1,6 +1,6 @@
-/* tlsd.h — yubin-tlsd's parts: the BearSSL server context built from the
- * loaded certificate and key (server.c), and the engine loop relaying
- * plaintext pipes <-> TLS socket (relay.c). */
+/* tlsd.h — yubin-tlsd's parts: the server side with the certificate and
+ * key (server.c), the client side for yubin-remote (client.c), and the
+ * engine loop relaying plaintext pipes <-> TLS socket (relay.c). */
 #ifndef YUBIN_TLSD_H
 #define YUBIN_TLSD_H
 
@@ -19,10 +19,19 @@ struct relay {
 	void *arg;
 };
 
-/* TLS 1.2 only, ECDHE + AEAD suites matching the key type, server
- * preference, no renegotiation. 0, or -1 if BearSSL refuses. */
-int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
-                 unsigned char *iobuf, size_t len);
+enum { FD_APP_IN = 3, FD_APP_OUT = 4, FD_STATUS = 5 };
+
+/* main.c: the status line (only the first call writes), the handshake
+ * callback that sends "ok ...", the client address for logs */
+void status(const char *word, const char *text);
+void on_ready(br_ssl_engine_context *eng, void *arg);
+const char *peer(void);
+
+/* server.c: serve SERVICE's certificate; client.c: connect to host,
+ * verifying the chain against cafile and the name when verify is set.
+ * Both return the exit code. */
+int server_main(const char *service);
+int client_main(const char *host, int verify, const char *cafile);
 /* Run until the connection ends. Returns the BearSSL error (0 on a clean
  * close); r->ready tells whether the handshake completed. */
 int relay_run(br_ssl_engine_context *eng, struct relay *r);

@@ -311,5 +311,131 @@ except ssl.SSLError as e:
     t.ok(False, "imapd_tls_cert_file overrides for service imapd", e)
 s.finish()
 
+
+# 10. client mode (yubin-tlsd -c, for yubin-remote), paired with the server mode
+class Tlsd:
+    """yubin-tlsd ARGS on one end of a socketpair; status read in the background"""
+
+    def __init__(self, args, sock):
+        a_r, a_w = os.pipe()
+        b_r, b_w = os.pipe()
+        s_r, s_w = os.pipe()
+
+        def fds():
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
+            for fd, target in zip(high, (3, 4, 5)):
+                os.dup2(fd, target)
+        env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
+        self.proc = subprocess.Popen([TLSD] + args, stdin=sock.fileno(), stdout=sock.fileno(),
+                                     stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
+        sock.close()
+        for fd in (a_w, b_r, s_w):
+            os.close(fd)
+        self.status = None
+        self.done = threading.Event()
+
+        def rd():
+            with os.fdopen(s_r, "rb") as f:
+                self.status = f.read().decode().strip()
+            self.done.set()
+        threading.Thread(target=rd, daemon=True).start()
+        self.rd = os.fdopen(a_r, "rb", buffering=0)
+        self.wr = os.fdopen(b_w, "wb", buffering=0)
+
+    def wait(self):
+        self.done.wait(60)
+        return self.status
+
+    def end(self):
+        try:
+            self.wr.close()
+        except OSError:
+            pass
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "hung"
+        return rc, self.proc.stderr.read().decode(errors="replace")
+
+
+def pair(client_args, cert="san-cert.pem", key="san-key.pem"):
+    use(cert, key)
+    a, b = socket.socketpair()
+    srv = Tlsd(["smtpd"], a)
+    cli = Tlsd(["-c"] + client_args, b)
+    return srv, cli
+
+
+sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+   "-keyout", "san-key.pem", "-out", "san-cert.pem", "-days", "30", "-subj", "/CN=mx.example.test",
+   "-addext", "subjectAltName=DNS:mx.example.test")
+os.chmod(os.path.join(tmp, "san-key.pem"), 0o600)
+san = os.path.join(tmp, "san-cert.pem")
+
+srv, cli = pair(["mx.example.test", "encrypt", "/nonexistent"])
+st = cli.wait()
+t.ok(st == "ok TLSv1.2 with cipher ECDHE-ECDSA-AES128-GCM-SHA256" and srv.wait() == st,
+     "client mode: encrypt-only handshake with our server", (st, srv.status))
+cli.wr.write(b"EHLO remote\r\n")
+got = srv.rd.read(13)
+srv.wr.write(b"250 ok\r\n")
+back = cli.rd.read(8)
+t.ok(got == b"EHLO remote\r\n" and back == b"250 ok\r\n", "client mode relays both ways")
+rc1, _ = cli.end()
+rc2, _ = srv.end()
+t.ok(rc1 == 0 and rc2 == 0, "both ends exit 0 when the client side closes", (rc1, rc2))
+
+srv, cli = pair(["mx.example.test", "verify", san])
+st = cli.wait()
+t.ok(st is not None and st.startswith("ok TLSv1.2"), "verify: chain to the CA file and matching name", st)
+cli.end(); srv.end()
+
+srv, cli = pair(["other.example.test", "verify", san])
+st = cli.wait()
+t.ok(st is not None and st.startswith("fail") and "host name" in st, "verify: wrong name refused", st)
+cli.end(); srv.end()
+
+srv, cli = pair(["mx.example.test", "verify", os.path.join(tmp, "rsa-cert.pem")])
+st = cli.wait()
+t.ok(st is not None and st.startswith("fail") and "trusted" in st, "verify: unknown CA refused", st)
+cli.end(); srv.end()
+
+srv, cli = pair(["192.0.2.1", "verify", san])
+st = cli.wait()
+rc, log = cli.end()
+srv.end()
+t.ok(st is not None and st.startswith("fail") and "host name" in st and rc == 111, "verify needs a name, not an address", (st, rc))
+
+srv, cli = pair(["192.0.2.1", "encrypt", "/nonexistent"])
+st = cli.wait()
+t.ok(st is not None and st.startswith("ok"), "encrypt to an address: no SNI, no check", st)
+cli.end(); srv.end()
+
+srv, cli = pair(["mx.example.test", "verify", "/nonexistent/ca.pem"])
+st = cli.wait()
+rc, log = cli.end()
+srv.end()
+t.ok(st is not None and "No such file" in st and rc == 111, "missing CA file: temporary failure with the reason", (st, rc))
+
+if os.path.exists("/etc/ssl/certs/ca-certificates.crt"):
+    srv, cli = pair(["mx.example.test", "verify", "/etc/ssl/certs/ca-certificates.crt"])
+    st = cli.wait()
+    t.ok(st is not None and st.startswith("fail") and "trusted" in st,
+         "system bundle loads; a self-signed server is not trusted", st)
+    cli.end(); srv.end()
+else:
+    t.skip("system CA bundle", "no /etc/ssl/certs/ca-certificates.crt")
+
+# client against garbage: a "server" that answers with junk
+a, b = socket.socketpair()
+cli = Tlsd(["-c", "mx.example.test", "encrypt", "/nonexistent"], b)
+a.recv(4096)
+a.sendall(b"220 this is not TLS at all\r\n" * 20)
+a.close()
+st = cli.wait()
+rc, log = cli.end()
+t.ok(st is not None and st.startswith("fail") and rc == 1, "client: garbage from the server fails cleanly", (st, rc))
+
 shutil.rmtree(tmp, ignore_errors=True)
 t.done()
