@@ -4,7 +4,7 @@
 # Maildir name, modes and owner, exactly-once on a retried delivery (in
 # new/ and after a reader moved it to cur/), loops, unknown users, bad
 # jobs, many jobs at once, and the log line.
-import os, pwd, re, shutil, sys
+import os, pwd, re, shutil, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap
 from localtest import LocalRoot, maildir_files, ROOT_USER
@@ -109,6 +109,27 @@ with LocalRoot(users=("demo@example.test", "other@example.test")) as r:
         r.control("virtual_user", None)
     else:
         t.skip("missing virtual_user", "not root")
+
+# disk full: a small tmpfs as the virtual mailbox base (root only)
+if ROOT_USER:
+    with LocalRoot() as r:
+        small = os.path.join(r.tmp, "small")
+        os.mkdir(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small], capture_output=True).returncode == 0:
+            try:
+                r.control("virtual_mailbox_base", small)
+                st = r.one(r.queue("s@x.example", ["demo@example.test"], b"Subject: big\n\n" + b"y" * 300000 + b"\n"))
+                t.ok(st[0:2] == ("Z", "4.3.1"), "disk full: deferred 4.3.1", st)
+                md = os.path.join(small, "example.test", "demo")
+                t.eq(maildir_files(md), [], "... and no partial message is visible")
+                st = r.one(r.queue("s@x.example", ["demo@example.test"], b"Subject: small\n\nok\n"))
+                t.ok(st[0] == "K" and len(maildir_files(md)) == 1, "a message that fits still delivers", st)
+            finally:
+                subprocess.run(["umount", small])
+        else:
+            t.skip("disk full", "cannot mount a tmpfs here")
+else:
+    t.skip("disk full", "needs root to mount a small tmpfs")
 
 # not root: everything runs as the invoking account
 if ROOT_USER and shutil.which("setpriv"):
