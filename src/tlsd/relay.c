@@ -9,7 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int again(void) { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
@@ -76,6 +79,10 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 		int fl = fcntl(fds[i], F_GETFL);
 		if (fl >= 0) fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
 	}
+	/* records go out as soon as they are complete: with Nagle, a flight
+	 * of small handshake records waits for the peer's delayed ACK */
+	int one = 1;
+	(void)setsockopt(r->net_out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) break;
