@@ -13,6 +13,7 @@
 
 #define MAX_PART_DEPTH 32
 #define MAX_ITEMS 64
+#define FETCH_BATCH (256 * 1024)
 
 enum item { I_FLAGS, I_UID, I_DATE, I_SIZE, I_ENVELOPE, I_BODY, I_BODYSTRUCTURE, I_SECTION };
 enum sect { S_ALL, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME };
@@ -288,19 +289,12 @@ static int section_data(const struct fitem *it, struct message *msg, struct buf 
 	}
 }
 
-static void put_literal(struct session *s, struct buf *resp, const char *p, size_t n)
+static void put_literal(struct buf *resp, const char *p, size_t n)
 {
 	buf_addc(resp, '{');
 	buf_addnum(resp, n);
 	buf_add(resp, "}\r\n", 3);
-	/* big bodies skip the response buffer */
-	if (n > 65536) {
-		out_buf(s, resp);
-		buf_reset(resp);
-		out_put(s, p, n);
-	} else {
-		buf_add(resp, p, n);
-	}
+	buf_add(resp, p, n);
 }
 
 /* one message's FETCH response; 0 ok, -1 when its file is gone */
@@ -319,7 +313,6 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 	if (fx->sets_seen && !f->readonly && !(m->flags & FL_SEEN)) {
 		if (folder_set_flags(f, m, m->flags | FL_SEEN, m->kw) == 0) flags_changed = 1;
 	}
-	buf_reset(resp);
 	buf_addf(resp, "* %zu FETCH (", i + 1);
 	size_t first = resp->len;
 	int uid_done = 0;
@@ -370,7 +363,7 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 			buf_adds(resp, it->label);
 			buf_addc(resp, ' ');
 			if (n == 0 && it->partial) buf_adds(resp, "\"\"");
-			else put_literal(s, resp, p, n);
+			else put_literal(resp, p, n);
 			break;
 		}
 		}
@@ -384,7 +377,6 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 		flags_format(resp, f, m);
 	}
 	buf_add(resp, ")\r\n", 3);
-	out_buf(s, resp);
 	m->dirty = 0;
 	return 0;
 }
@@ -416,10 +408,22 @@ void cmd_fetch(struct session *s, struct imap_parser *ps)
 	struct message msg = { BUF_INIT, 0, 0, { 0 } };
 	struct buf resp = BUF_INIT, tmp = BUF_INIT;
 	int missing = 0;
+	resp.max = (size_t)3 << 30;
 	for (size_t k = 0; k < n; k++) {
-		if (fetch_one(s, fx, idx[k], &msg, &resp, &tmp) < 0) missing++;
+		size_t before = resp.len;
+		if (fetch_one(s, fx, idx[k], &msg, &resp, &tmp) < 0) {
+			resp.len = before; /* drop the half-made response */
+			missing++;
+		}
 		mime_free(&msg.mime);
+		/* responses go out in big writes, not one per message */
+		if (resp.len >= FETCH_BATCH) {
+			out_flush(s);
+			out_buf(s, &resp);
+			buf_reset(&resp);
+		}
 	}
+	out_buf(s, &resp);
 	message_free(&msg);
 	buf_free(&resp);
 	buf_free(&tmp);

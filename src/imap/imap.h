@@ -68,6 +68,7 @@ struct seqset {
 	uint32_t (*r)[2];
 	size_t n, cap;
 	int has_star;
+	int saved;           /* "$": the session's saved search result */
 };
 struct session {
 	struct rbuf in;

@@ -391,7 +391,7 @@ static int has_children(const struct names *all, const char *name)
 }
 
 static void list_one(struct session *s, const char *cmd, const char *name, int exists, int children,
-                     int subscribed, int opts)
+                     int subscribed, int opts, int childinfo)
 {
 	struct buf b = BUF_INIT;
 	buf_addf(&b, "* %s (", cmd);
@@ -405,6 +405,8 @@ static void list_one(struct session *s, const char *cmd, const char *name, int e
 #undef ATTR
 	buf_adds(&b, ") \".\" ");
 	imap_put_astring(&b, name, strlen(name));
+	/* RECURSIVEMATCH: listed only because a child is subscribed */
+	if (childinfo) buf_adds(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_add(&b, "\r\n", 2);
 	out_buf(s, &b);
 	buf_free(&b);
@@ -473,6 +475,8 @@ static void do_list(struct session *s, struct imap_parser *ps, int lsub)
 			goto syntax;
 	}
 	if (!ip_eol(ps)) goto syntax;
+	/* RFC 5258: RECURSIVEMATCH needs another selection option */
+	if ((opts & SEL_RECURSIVE) && !(opts & (SEL_SUBSCRIBED | SEL_SPECIAL))) goto syntax;
 	if (pats.n == 1 && pats.v[0][0] == 0 && !lsub) {
 		/* LIST "" "": the delimiter and the root */
 		untagged(s, "LIST (\\Noselect) \".\" \"\"");
@@ -501,8 +505,16 @@ static void do_list(struct session *s, struct imap_parser *ps, int lsub)
 			if ((opts & SEL_SPECIAL) && !special_use(name)) continue;
 			names_add(&shown, name, strlen(name));
 			list_one(s, lsub ? "LSUB" : "LIST", name, exists, has_children(&all, name),
-			         names_has(&subs, name), opts | (lsub ? RET_SUBSCRIBED : 0));
+			         names_has(&subs, name), opts | (lsub ? RET_SUBSCRIBED : 0), 0);
 			if ((opts & RET_STATUS) && exists) status_items(s, name, status, 1);
+		}
+		if (!(opts & SEL_RECURSIVE)) continue;
+		for (size_t i = 0; i < all.n; i++) {
+			const char *name = all.v[i];
+			if (names_has(&shown, name) || !list_match(full, name) || !has_children(&subs, name)) continue;
+			names_add(&shown, name, strlen(name));
+			int exists = i < real && (is_inbox(name) || folder_exists(name));
+			list_one(s, "LIST", name, exists, 1, names_has(&subs, name), opts, 1);
 		}
 	}
 	names_free(&shown);

@@ -117,6 +117,8 @@ static const struct command {
 	{ "COPY", SELECTED, cmd_copy },
 	{ "MOVE", SELECTED, cmd_move },
 	{ "UID", SELECTED, cmd_uid },
+	{ "SORT", SELECTED, cmd_sort },
+	{ "THREAD", SELECTED, cmd_thread },
 };
 
 /* FETCH, STORE and SEARCH (without UID) must not be told of expunges:
@@ -125,6 +127,7 @@ static int expunge_ok(const char *name, size_t n)
 {
 	return !(imap_word_is(name, n, "FETCH") || imap_word_is(name, n, "STORE") ||
 	         imap_word_is(name, n, "SEARCH") || imap_word_is(name, n, "COPY") ||
+	         imap_word_is(name, n, "SORT") || imap_word_is(name, n, "THREAD") ||
 	         imap_word_is(name, n, "MOVE"));
 }
 

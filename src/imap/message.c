@@ -70,12 +70,10 @@ int message_load(struct folder *f, struct msg *m, struct message *msg)
 		rawcap = want + 1;
 	}
 	size_t got = 0;
-	for (;;) {
-		if (got == rawcap - 1) {
-			/* the file grew while we read: take what fits */
-			break;
-		}
-		ssize_t k = read(fd, raw + got, rawcap - 1 - got);
+	/* the size fstat gave is all we take: a file still growing is not
+	 * a Maildir message, and one read saves a syscall per message */
+	while (got < want) {
+		ssize_t k = read(fd, raw + got, want - got);
 		if (k < 0 && errno == EINTR) continue;
 		if (k < 0) { close(fd); return -1; }
 		if (k == 0) break;

@@ -13,7 +13,8 @@
 const char *capabilities(void)
 {
 	return "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE "
-	       "CHILDREN SPECIAL-USE";
+	       "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
+	       "SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES MULTIAPPEND";
 }
 
 void out_put(struct session *s, const void *p, size_t n)

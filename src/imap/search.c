@@ -112,6 +112,7 @@ static int parse_key(struct session *s, struct imap_parser *ps, struct search *q
 			nd.op = K_SAVED;
 			return add_node(q, nd);
 		}
+		(void)s;
 		if (parse_set_arg(ps, &nd.set) < 0) { seqset_free(&nd.set); return -1; }
 		int r = add_node(q, nd);
 		if (r < 0) seqset_free(&nd.set);

@@ -89,6 +89,12 @@ static int by_start(const void *x, const void *y)
 int seqset_select(struct session *s, const struct seqset *set, int by_uid, size_t **out, size_t *nout)
 {
 	struct folder *f = s->sel;
+	static const struct seqset empty = { 0 };
+	if (set->saved) {
+		/* SEARCHRES keeps UIDs, whatever the command counts in */
+		set = s->saved ? s->saved : &empty;
+		by_uid = 1;
+	}
 	uint32_t star = by_uid ? (f->n ? f->m[f->n - 1].uid : 0) : (uint32_t)f->n;
 	uint32_t (*r)[2] = malloc((set->n ? set->n : 1) * sizeof *r);
 	size_t *idx = malloc((f->n ? f->n : 1) * sizeof *idx);
@@ -127,6 +133,12 @@ int parse_set_arg(struct imap_parser *ps, struct seqset *set)
 {
 	char *t;
 	size_t n;
+	if (ip_peek(ps) == '$') {
+		ps->pos++;
+		set->n = 0;
+		set->saved = 1;
+		return ip_eol(ps) || ip_peek(ps) == ' ' ? 0 : -1;
+	}
 	if (ip_atom(ps, "*", &t, &n) < 0) return -1;
 	return seqset_parse(t, n, set);
 }
