@@ -6,6 +6,7 @@
 #include "route.h"
 #include "control.h"
 #include "log.h"
+#include "recipient.h"
 #include "table.h"
 
 #include <arpa/inet.h>
@@ -132,7 +133,8 @@ int route_parse_nexthop(const char *v, size_t n, struct route *out)
 int route_domain_is_local(const char *domain)
 {
 	if (!*domain) return 1;
-	return control_list_has("mydestination", domain) || control_list_has("virtual_mailbox_domains", domain);
+	/* system, virtual mailbox and virtual alias domains (recipient.h) */
+	return domain_is_local(domain);
 }
 
 /* The route the recipient gets when no table entry says otherwise. */
