@@ -7,7 +7,9 @@
  * configuration problem (named in the log), 100 usage.
  * Optional env: YUBIN_SERVICE (pop3, imap; for the log), YUBIN_AUTH_MECH.
  * May be installed setuid root (runnable only by the network account's
- * group): then $YUBIN_ROOT/control must be root's alone. */
+ * group): then $YUBIN_ROOT/control must be root's alone.
+ * yubin-checkpassword --check: verify only, for auth.h in unprivileged
+ * programs (SMTP AUTH of system accounts); exit codes in auth.h. */
 #include "auth.h"
 #include "checkpassword.h"
 #include "control.h"
@@ -61,6 +63,14 @@ int main(int argc, char **argv)
 	char *password = z + 1;
 	if (!memchr(password, 0, len - (size_t)(password - data))) die(1, "malformed credentials on fd 3");
 
+	if (strcmp(argv[1], "--check") == 0) {
+		/* auth.h's helper for unprivileged callers: verdict only, the
+		 * caller writes the log line */
+		struct auth_result r;
+		int res = auth_verify(login, password, &r);
+		explicit_bzero(data, sizeof data);
+		return auth_exit_code(res, &r);
+	}
 	const char *service = getenv("YUBIN_SERVICE");
 	int ok = auth_check_mech(login, password, service && *service ? service : "checkpassword",
 	                         auth_client_ip(), getenv("YUBIN_AUTH_MECH"));

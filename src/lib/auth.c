@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "control.h"
 #include "log.h"
+#include "qclient.h"
 #include "users.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,8 +75,18 @@ static int hash_usable(const char *h)
 	return h && h[0] && h[0] != '!' && h[0] != '*' && strcmp(h, "x") != 0;
 }
 
+static int helper_path(char *path, size_t max);
+static int check_via_helper(const char *path, const char *login, const char *password,
+                            struct auth_result *r);
+
 static int check_system(const char *login, const char *password, struct auth_result *r)
 {
+	char helper[4096];
+	/* every system login goes the same way, known or not, so the spawn
+	 * does not tell which accounts exist */
+	if (geteuid() != 0 && faccessat(AT_FDCWD, "/etc/shadow", R_OK, AT_EACCESS) < 0 &&
+	    helper_path(helper, sizeof helper) == 0)
+		return check_via_helper(helper, login, password, r);
 	errno = 0;
 	struct passwd *pw = getpwnam(login);
 	if (!pw) {
@@ -105,29 +117,15 @@ static int check_system(const char *login, const char *password, struct auth_res
 	return ok;
 }
 
-/* control/checkpassword PROG ARGS... /bin/true, credentials on fd 3. The
- * data is written into the pipe before the spawn (it is far below the pipe
- * size), so a program that never reads cannot block or SIGPIPE us. */
-static int check_external(const char *login, const char *password, struct auth_result *r)
+/* Run a DJB checkpassword-style program with "login\0password\0time\0"
+ * on fd 3 and stdin/stdout on /dev/null; returns its wait status, or -1.
+ * The data is written into the pipe before the spawn (it is far below the
+ * pipe size), so a program that never reads cannot block or SIGPIPE us. */
+static int run_djb(char *const argv[], int search, const char *login, const char *password)
 {
-	const char *const *items;
-	size_t nitems = control_list("checkpassword", &items);
-	r->backend = AUTH_EXTERNAL;
-	r->reason = "temporary failure";
-	if (nitems == 0 || nitems > 30) return -1;
-	/* setuid callers pass their own PATH: no search then */
-	if (items[0][0] != '/' && getuid() != geteuid()) {
-		log_msg("control/checkpassword: %s must be an absolute path", items[0]);
-		return -1;
-	}
-	char *argv[32];
-	for (size_t i = 0; i < nitems; i++) argv[i] = (char *)items[i];
-	argv[nitems] = "/bin/true";
-	argv[nitems + 1] = NULL;
-
 	char data[2 * SASL_PASSWORD_MAX + 32];
 	size_t ln = strlen(login), pn = strlen(password);
-	if (ln >= SASL_LOGIN_MAX || pn >= SASL_PASSWORD_MAX) { r->reason = "checkpassword refused"; return 0; }
+	if (ln >= SASL_LOGIN_MAX || pn >= SASL_PASSWORD_MAX) return -1;
 	int tn = snprintf(data + ln + pn + 2, sizeof data - ln - pn - 2, "%lld", (long long)time(NULL));
 	if (tn < 0) return -1;
 	memcpy(data, login, ln + 1);
@@ -147,7 +145,8 @@ static int check_external(const char *login, const char *password, struct auth_r
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[0], 3);
 	pid_t pid;
-	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	int err = search ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)
+	                 : posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[0]);
 	if (err) {
@@ -158,6 +157,28 @@ static int check_external(const char *login, const char *password, struct auth_r
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) { log_sys("checkpassword: waitpid"); return -1; }
+	return st;
+}
+
+/* control/checkpassword PROG ARGS... /bin/true */
+static int check_external(const char *login, const char *password, struct auth_result *r)
+{
+	const char *const *items;
+	size_t nitems = control_list("checkpassword", &items);
+	r->backend = AUTH_EXTERNAL;
+	r->reason = "temporary failure";
+	if (nitems == 0 || nitems > 30) return -1;
+	/* setuid callers pass their own PATH: no search then */
+	if (items[0][0] != '/' && getuid() != geteuid()) {
+		log_msg("control/checkpassword: %s must be an absolute path", items[0]);
+		return -1;
+	}
+	char *argv[32];
+	for (size_t i = 0; i < nitems; i++) argv[i] = (char *)items[i];
+	argv[nitems] = "/bin/true";
+	argv[nitems + 1] = NULL;
+	int st = run_djb(argv, 1, login, password);
+	if (st < 0) return -1;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { r->reason = NULL; return 1; }
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 1) { r->reason = "checkpassword refused"; return 0; }
 	log_msg("checkpassword: %s %s %d", argv[0], WIFEXITED(st) ? "exited" : "killed by signal",
@@ -165,15 +186,61 @@ static int check_external(const char *login, const char *password, struct auth_r
 	return -1;
 }
 
+/* verdicts of yubin-checkpassword --check, as exit codes */
+static const char *const reasons[] = {
+	NULL, "bad password", "unknown user", "locked account", "expired account",
+	"root login refused", "checkpassword refused", "shadow unreadable",
+};
+#define NREASONS (sizeof reasons / sizeof reasons[0])
+
+int auth_exit_code(int res, const struct auth_result *r)
+{
+	if (res == 1) return 0;
+	if (res < 0 || !r->reason) return EXIT_TEMP;
+	for (size_t i = 1; i < NREASONS; i++)
+		if (strcmp(reasons[i], r->reason) == 0) return (int)i;
+	return 1;
+}
+
+/* The setuid-root yubin-checkpassword next to this program, when there is
+ * one (yubin-setup installs it so, runnable by the network account). */
+static int helper_path(char *path, size_t max)
+{
+	struct stat st;
+	if (prog_path(path, max, "yubin-checkpassword") < 0 || stat(path, &st) < 0) return -1;
+	if (st.st_uid != 0 || !(st.st_mode & S_ISUID)) return -1;
+	return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS);
+}
+
+/* an unprivileged caller asks the helper, which reads /etc/shadow */
+static int check_via_helper(const char *path, const char *login, const char *password,
+                            struct auth_result *r)
+{
+	char *argv[] = { (char *)path, "--check", NULL };
+	int st = run_djb(argv, 0, login, password);
+	r->backend = AUTH_SYSTEM;
+	r->reason = "temporary failure";
+	if (st < 0 || !WIFEXITED(st)) return -1;
+	int code = WEXITSTATUS(st);
+	if (code == 0) { r->reason = NULL; return 1; }
+	if (code > 0 && (size_t)code < NREASONS) {
+		r->reason = reasons[code];
+		if (code == 2) { r->backend = AUTH_NONE; r->helper = 1; }   /* it tried checkpassword too */
+		return 0;
+	}
+	return -1;
+}
+
 int auth_verify(const char *login, const char *password, struct auth_result *r)
 {
 	r->backend = AUTH_NONE;
 	r->reason = "unknown user";
+	r->helper = 0;
 	if (!login[0] || strlen(login) >= SASL_LOGIN_MAX || strlen(password) >= SASL_PASSWORD_MAX)
 		return refuse(r, AUTH_NONE, "unknown user", "");
 	int res = strchr(login, '@') ? check_virtual(login, password, r)
 	                             : check_system(login, password, r);
-	if (res == 0 && r->backend == AUTH_NONE && control_get("checkpassword")[0])
+	if (res == 0 && r->backend == AUTH_NONE && !r->helper && control_get("checkpassword")[0])
 		res = check_external(login, password, r);
 	return res;
 }

@@ -4,9 +4,11 @@
  * Backends, tried in this order:
  *   login with '@'    virtual user in control/users (users.h), lower-cased
  *   login without '@' system account: getpwnam + getspnam + crypt(3), as
- *                     saslauthd MECH=shadow; needs a process that can read
- *                     /etc/shadow (root or group shadow), else it fails and
- *                     says so in the log; uid 0 is never accepted
+ *                     saslauthd MECH=shadow. A process that cannot read
+ *                     /etc/shadow asks bin/yubin-checkpassword --check when
+ *                     that is installed setuid root (yubin-setup does so;
+ *                     qmail's checkpassword split); else it fails and says
+ *                     so in the log. uid 0 is never accepted
  *   neither found     control/checkpassword, when set: a DJB checkpassword
  *                     program run as "PROG... /bin/true" with
  *                     "login\0password\0timestamp\0" on fd 3; exit 0 ok,
@@ -32,6 +34,7 @@ enum auth_backend { AUTH_NONE = 0, AUTH_VIRTUAL, AUTH_SYSTEM, AUTH_EXTERNAL };
 struct auth_result {
 	enum auth_backend backend;   /* who decided */
 	const char *reason;          /* static text for the log when not ok */
+	int helper;                  /* decided by yubin-checkpassword --check */
 };
 
 /* 1 ok, 0 bad credentials, -1 temporary failure; logs nothing. */
@@ -45,5 +48,9 @@ int auth_check(const char *login, const char *password, const char *service,
 /* The client address for the log: TCPREMOTEIP, else REMOTE_ADDR, else "unknown". */
 const char *auth_client_ip(void);
 const char *auth_backend_name(enum auth_backend b);
+/* yubin-checkpassword --check's exit code for an auth_verify result:
+ * 0 ok, 1 bad password, 2 unknown user, 3 locked, 4 expired, 5 root,
+ * 6 checkpassword refused, 7 shadow unreadable, 111 temporary */
+int auth_exit_code(int res, const struct auth_result *r);
 
 #endif
