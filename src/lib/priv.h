@@ -19,4 +19,18 @@
  * Returns 0, or -1 after logging why (unknown account: run yubin-setup). */
 int priv_drop(const char *user);
 
+/* An account looked up once, for programs that switch to it often
+ * (yubin-run, once per connection): no passwd/group lookups per switch. */
+#include <sys/types.h>
+struct priv_id {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[64];
+};
+int priv_lookup(const char *user, struct priv_id *id);
+/* Become id with raw system calls only, so it is safe in a vfork child;
+ * returns -1 on failure (the caller _exits). */
+int priv_become(const struct priv_id *id);
+
 #endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 500
@@ -171,23 +172,31 @@ static char **make_env(char *const extra[])
 	return env;
 }
 
-/* the root path: fork, become user, exec */
-static pid_t fork_as(const char *user, const char *path, int sock, char **argv, char **env)
+/* The root path: vfork, become the account, exec. The child only makes
+ * system calls (dup2, setgroups, setresgid, setresuid, execve), which is
+ * what a vfork child may do; the account was looked up once, at start. */
+static pid_t vfork_as(const struct priv_id *id, const char *path, int sock, char **argv, char **env)
 {
-	pid_t pid = fork();
-	if (pid != 0) return pid;
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	if (sock >= 0 && (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)) _exit(EXIT_TEMP);
-	if (priv_drop(user) < 0) _exit(EXIT_TEMP);
-	execve(path, argv, env);
-	log_sys("cannot run %s", path);
-	_exit(EXIT_TEMP);
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old); /* no handler may run in the child */
+	pid_t pid = vfork();
+	if (pid == 0) {
+		if (sock >= 0 && (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)) _exit(EXIT_TEMP);
+		if (priv_become(id) < 0) _exit(EXIT_TEMP);
+		/* an ignored SIGPIPE would survive exec; the child has its own
+		 * dispositions (vfork shares memory, not the signal table) */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigaction(SIGPIPE, &dfl, NULL);
+		/* handlers are reset by exec; the mask is inherited, so clear it */
+		sigset_t none;
+		sigemptyset(&none);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(long));
+		execve(path, argv, env);
+		_exit(EXIT_TEMP);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid;
 }
 
 pid_t spawn_program(const char *prog, int sock, char *const extra[], const char *user)
@@ -197,8 +206,14 @@ pid_t spawn_program(const char *prog, int sock, char *const extra[], const char 
 	char **env = make_env(extra);
 	if (!env) return -1;
 	if (user && geteuid() == 0) {
+		static struct priv_id id;
+		static const char *looked_up;
+		if (looked_up != user) {
+			if (priv_lookup(user, &id) < 0) { free(env); return -1; }
+			looked_up = user;
+		}
 		char *argv[] = { (char *)prog, NULL };
-		pid_t pid = fork_as(user, path, sock, argv, env);
+		pid_t pid = vfork_as(&id, path, sock, argv, env);
 		free(env);
 		if (pid < 0) log_sys("cannot start %s", path);
 		return pid;
