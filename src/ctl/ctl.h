@@ -12,6 +12,7 @@ int cmd_requeue(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Queue walking shared by the queue commands. */
 extern const char *const queue_states[]; /* incoming active deferred hold, NULL */

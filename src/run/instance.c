@@ -134,3 +134,11 @@ void instance_setup(const char *root)
 	char *argv[] = { prog, "--root", (char *)root, NULL };
 	if (run_tool(argv, NULL, 0) < 0) die(EXIT_TEMP, "yubin-setup failed; see the lines above");
 }
+
+void instance_check(void)
+{
+	char prog[4096];
+	if (prog_path(prog, sizeof prog, "yubin-ctl") < 0) return;
+	char *argv[] = { prog, "check", NULL };
+	if (run_tool(argv, NULL, 0) < 0) log_msg("warning: yubin-ctl check found problems (listed above); starting anyway");
+}

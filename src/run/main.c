@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 	instance_create(abs);
 	open_maillog(abs);
 	if (run_as_root) instance_setup(abs);
+	instance_check();
 	log_msg("starting instance %s on base port %ld", abs, base);
 
 	struct sigaction sa = { .sa_handler = on_stop };

@@ -34,6 +34,8 @@ void supervise_stop(void);
 pid_t spawn_program(const char *prog, int sock, char *const extra_env[], const char *user);
 /* As root: yubin-setup makes the accounts, owners and modes. */
 void instance_setup(const char *root);
+/* yubin-ctl check, its report into the log; problems do not stop us. */
+void instance_check(void);
 
 extern int run_as_root;
 
