@@ -34,7 +34,7 @@ struct fitem {
 struct fetch {
 	struct fitem it[MAX_ITEMS];
 	size_t n;
-	int need_text, need_mime, sets_seen, has_flags, has_uid;
+	int need_head, need_text, need_mime, sets_seen, has_flags, has_uid;
 };
 
 static void fetch_free(struct fetch *fx)
@@ -52,7 +52,7 @@ static struct fitem *add(struct fetch *fx, enum item kind, const char *label)
 	switch (kind) {
 	case I_FLAGS: fx->has_flags = 1; break;
 	case I_UID: fx->has_uid = 1; break;
-	case I_ENVELOPE: fx->need_text = 1; break;
+	case I_ENVELOPE: fx->need_head = 1; break;
 	case I_BODY: case I_BODYSTRUCTURE: fx->need_text = fx->need_mime = 1; break;
 	default: break;
 	}
@@ -125,7 +125,9 @@ static int parse_section(struct imap_parser *ps, struct fitem *it, struct fetch 
 		if (k + sl + strlen(o) + 1 > sizeof it->label) return -1;
 		memcpy(it->label + k + sl, o, strlen(o) + 1);
 	}
-	fx->need_text = 1;
+	/* the top-level header alone can come from the cache */
+	if (!it->nparts && (it->sect == S_HEADER || it->sect == S_FIELDS || it->sect == S_FIELDS_NOT)) fx->need_head = 1;
+	else fx->need_text = 1;
 	if (it->nparts || it->sect == S_MIME) fx->need_mime = 1;
 	if (!it->peek) fx->sets_seen = 1;
 	return 0;
@@ -157,7 +159,8 @@ static int parse_att(struct imap_parser *ps, struct fetch *fx)
 		if (!(it = add(fx, I_SECTION, label))) return -1;
 		it->sect = n == 6 ? S_ALL : n == 13 ? S_HEADER : S_TEXT;
 		it->peek = it->sect == S_HEADER;
-		fx->need_text = 1;
+		if (it->sect == S_HEADER) fx->need_head = 1;
+		else fx->need_text = 1;
 		if (!it->peek) fx->sets_seen = 1;
 		return 0;
 	}
@@ -207,17 +210,6 @@ static int parse_atts(struct imap_parser *ps, struct fetch *fx)
 
 /* ---- sections ---- */
 
-static size_t header_len(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '\n') continue;
-		if (i + 1 < n && s[i + 1] == '\n') return i + 2;
-		if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
-	}
-	if (n >= 2 && s[0] == '\r' && s[1] == '\n') return 2;
-	return n;
-}
-
 static int field_listed(const struct fitem *it, const char *name, size_t n)
 {
 	const char *f = it->fields;
@@ -230,12 +222,12 @@ static int field_listed(const struct fitem *it, const char *name, size_t n)
 }
 
 /* Resolve a section to its bytes (*p, *n); tmp holds bytes made up. */
-static int section_data(const struct fitem *it, struct message *msg, struct buf *tmp, const char **p, size_t *n)
+static int section_data(const struct fitem *it, const char *t, size_t tlen, const struct mime *mm,
+                        struct buf *tmp, const char **p, size_t *n)
 {
-	const char *t = msg->text.s ? msg->text.s : "";
 	size_t hoff = 0, hlen, boff, blen;
 	if (it->nparts) {
-		const struct mime *m = &msg->mime;
+		const struct mime *m = mm;
 		int cur = 0;
 		for (int i = 0; i < it->nparts; i++) {
 			if (m->parts[cur].kind == MIME_MESSAGE && m->parts[cur].child >= 0 && (i > 0 || cur != 0))
@@ -262,10 +254,10 @@ static int section_data(const struct fitem *it, struct message *msg, struct buf 
 		boff = pt->body_off;
 		blen = pt->body_len;
 	} else {
-		if (it->sect == S_ALL) { *p = t; *n = msg->text.len; return 0; }
-		hlen = header_len(t, msg->text.len);
+		if (it->sect == S_ALL) { *p = t; *n = tlen; return 0; }
+		hlen = header_length(t, tlen);
 		boff = hlen;
-		blen = msg->text.len - hlen;
+		blen = tlen - hlen;
 	}
 	switch (it->sect) {
 	case S_HEADER: *p = t + hoff; *n = hlen; return 0;
@@ -304,11 +296,17 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 	struct folder *f = s->sel;
 	struct msg *m = &f->m[i];
 	int loaded = 0, flags_changed = 0;
+	const char *t = "";
+	size_t tlen = 0;
 	if (fx->need_text) {
 		if (message_load(f, m, msg) < 0) return -1;
 		loaded = 1;
-		if (fx->need_mime && mime_parse(&msg->mime, msg->text.s ? msg->text.s : "", msg->text.len) < 0)
-			return -1;
+		t = msg->text.s ? msg->text.s : "";
+		tlen = msg->text.len;
+		if (fx->need_mime && mime_parse(&msg->mime, t, tlen) < 0) return -1;
+	} else if (fx->need_head) {
+		/* header-only items: the text seen is the header */
+		if (message_head(f, m, &t, &tlen) < 0) return -1;
 	}
 	if (fx->sets_seen && !f->readonly && !(m->flags & FL_SEEN)) {
 		if (folder_set_flags(f, m, m->flags | FL_SEEN, m->kw) == 0) flags_changed = 1;
@@ -329,10 +327,10 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 			uid_done = 1;
 			break;
 		case I_DATE: {
-			time_t t = msg->mtime;
-			if (!loaded && message_internaldate(f, m, &t) < 0) return -1;
+			time_t when = msg->mtime;
+			if (!loaded && message_internaldate(f, m, &when) < 0) return -1;
 			buf_adds(resp, "INTERNALDATE ");
-			put_date(resp, t);
+			put_date(resp, when);
 			break;
 		}
 		case I_SIZE:
@@ -341,7 +339,7 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 			break;
 		case I_ENVELOPE:
 			buf_adds(resp, "ENVELOPE ");
-			put_envelope(resp, msg->text.s ? msg->text.s : "", 0, header_len(msg->text.s ? msg->text.s : "", msg->text.len));
+			put_envelope(resp, t, 0, header_length(t, tlen));
 			break;
 		case I_BODY:
 		case I_BODYSTRUCTURE:
@@ -351,7 +349,7 @@ static int fetch_one(struct session *s, struct fetch *fx, size_t i, struct messa
 		case I_SECTION: {
 			const char *p;
 			size_t n;
-			if (section_data(it, msg, tmp, &p, &n) < 0) return -1;
+			if (section_data(it, t, tlen, &msg->mime, tmp, &p, &n) < 0) return -1;
 			if (it->partial) {
 				if (it->origin >= n) { p = ""; n = 0; }
 				else {

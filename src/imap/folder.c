@@ -428,6 +428,8 @@ int folder_open(struct folder *f, const char *name, int readonly, int claim_rece
 
 void folder_close(struct folder *f)
 {
+	cache_flush(f);
+	cache_free(f);
 	for (size_t i = 0; i < f->n; i++) free(f->m[i].name);
 	free(f->m);
 	for (size_t i = 0; i < f->nkw; i++) free(f->kw[i]);
@@ -663,7 +665,7 @@ int folder_add(const char *dir, struct newmsg *nm, size_t count, uint32_t *uidva
 	/* number what was placed, even after a failure half way */
 	e = malloc((u.n + done + 1) * sizeof *e);
 	if (!e) goto out;
-	memcpy(e, u.e, u.n * sizeof *e);
+	if (u.n) memcpy(e, u.e, u.n * sizeof *e);
 	for (size_t i = 0; i < done; i++) {
 		nm[i].uid = u.uidnext++;
 		e[u.n + i] = (struct uident){ nm[i].uid, (uint16_t)strlen(names[i]), names[i] };

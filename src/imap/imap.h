@@ -60,6 +60,9 @@ struct folder {
 	/* what the client has been told */
 	size_t told_exists;
 	size_t told_recent;
+	/* the header cache (cache.c), for the selected folder only */
+	struct hcache *cache;
+	int use_cache;
 };
 
 /* seqset.c: a sequence set resolved against the selected folder as a
@@ -165,10 +168,20 @@ struct message {
 	struct mime mime;
 };
 int message_load(struct folder *f, struct msg *m, struct message *msg);
+/* the header only (CRLF, blank line included), from the cache when it can;
+ * valid until the next call */
+int message_head(struct folder *f, struct msg *m, const char **h, size_t *hlen);
+size_t header_length(const char *s, size_t n);
 void message_free(struct message *msg);
 uint64_t message_vsize(struct folder *f, struct msg *m);
 int message_internaldate(struct folder *f, struct msg *m, time_t *t);
 void put_date(struct buf *b, time_t t);
+
+/* cache.c */
+int cache_get(struct folder *f, struct msg *m, const char **hdr, size_t *hlen, uint64_t *vsize, time_t *mtime);
+void cache_put(struct folder *f, struct msg *m, const char *hdr, size_t hlen, uint64_t vsize, time_t mtime);
+void cache_flush(struct folder *f);
+void cache_free(struct folder *f);
 
 /* bodystruct.c */
 int put_envelope(struct buf *b, const char *msg, size_t hoff, size_t hlen);

@@ -154,7 +154,9 @@ static void run_command(struct session *s)
 			report_changes(s, expunge_ok(name, n));
 		}
 		if (!ip_eol(&ps) && ip_peek(&ps) != ' ') return bad(s, "Invalid command.");
-		return c->fn(s, &ps);
+		c->fn(s, &ps);
+		if (s->sel) cache_flush(s->sel);
+		return;
 	}
 	bad(s, "Unknown command.");
 }

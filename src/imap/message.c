@@ -82,6 +82,30 @@ int message_load(struct folder *f, struct msg *m, struct message *msg)
 	close(fd);
 	if (to_crlf(&msg->text, raw, got) < 0) return -1;
 	m->vsize = msg->text.len;
+	if (f->use_cache && !cache_get(f, m, NULL, NULL, NULL, NULL))
+		cache_put(f, m, msg->text.s, header_length(msg->text.s, msg->text.len), m->vsize, msg->mtime);
+	return 0;
+}
+
+size_t header_length(const char *s, size_t n)
+{
+	if (n >= 2 && s[0] == '\r' && s[1] == '\n') return 2;
+	if (n >= 1 && s[0] == '\n') return 1;
+	for (const char *p = s, *e = s + n; p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) {
+		size_t i = (size_t)(p - s);
+		if (i + 1 < n && s[i + 1] == '\n') return i + 2;
+		if (i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
+	}
+	return n;
+}
+
+int message_head(struct folder *f, struct msg *m, const char **h, size_t *hlen)
+{
+	static struct message msg;
+	if (cache_get(f, m, h, hlen, NULL, NULL)) return 0;
+	if (message_load(f, m, &msg) < 0) return -1;
+	*h = msg.text.s ? msg.text.s : "";
+	*hlen = header_length(*h, msg.text.len);
 	return 0;
 }
 
@@ -111,6 +135,7 @@ uint64_t message_vsize(struct folder *f, struct msg *m)
 {
 	if (m->vsize) return m->vsize;
 	if (name_vsize(m, &m->vsize)) return m->vsize;
+	if (cache_get(f, m, NULL, NULL, &m->vsize, NULL) && m->vsize) return m->vsize;
 	struct message msg = { BUF_INIT, 0, 0, { 0 } };
 	if (message_load(f, m, &msg) == 0) m->vsize = msg.text.len;
 	message_free(&msg);
@@ -121,6 +146,7 @@ int message_internaldate(struct folder *f, struct msg *m, time_t *t)
 {
 	char path[1200];
 	struct stat st;
+	if (cache_get(f, m, NULL, NULL, NULL, t)) return 0;
 	if (folder_path(f, m, path, sizeof path) < 0) return -1;
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT) return -1;

@@ -247,6 +247,8 @@ struct ctx {
 	size_t i;
 	struct message msg;
 	int loaded;       /* 1 loaded, -1 could not */
+	int have_head;
+	const char *h;    /* the header (cached, or in msg) */
 	size_t hlen;
 	struct buf tmp;
 };
@@ -256,17 +258,21 @@ static int load(struct ctx *c)
 	if (!c->loaded) {
 		c->loaded = message_load(c->f, &c->f->m[c->i], &c->msg) == 0 ? 1 : -1;
 		if (c->loaded == 1) {
-			const char *t = c->msg.text.s ? c->msg.text.s : "";
-			size_t n = c->msg.text.len, i;
-			c->hlen = n;
-			for (i = 0; i + 3 < n || (i + 1 < n); i++) {
-				if (t[i] == '\n' && i + 1 < n && t[i + 1] == '\n') { c->hlen = i + 2; break; }
-				if (t[i] == '\n' && i + 2 < n && t[i + 1] == '\r' && t[i + 2] == '\n') { c->hlen = i + 3; break; }
-			}
-			if (n >= 2 && t[0] == '\r' && t[1] == '\n') c->hlen = 2;
+			c->h = c->msg.text.s ? c->msg.text.s : "";
+			c->hlen = header_length(c->h, c->msg.text.len);
+			c->have_head = 1;
 		}
 	}
 	return c->loaded == 1;
+}
+
+/* the header alone: from the cache, else from the whole message */
+static int head(struct ctx *c)
+{
+	if (c->have_head) return 1;
+	if (message_head(c->f, &c->f->m[c->i], &c->h, &c->hlen) < 0) return 0;
+	c->have_head = 1;
+	return 1;
 }
 
 /* case-insensitive (ASCII) substring search */
@@ -297,8 +303,8 @@ static int contains(const char *h, size_t hn, const char *nd, size_t nn)
 
 static int header_match(struct ctx *c, const char *field, const char *str, size_t sn)
 {
-	if (!load(c)) return 0;
-	const char *h = c->msg.text.s;
+	if (!head(c)) return 0;
+	const char *h = c->h;
 	size_t pos = 0, fl = strlen(field);
 	struct mime_field f;
 	while (mime_field_next(h, c->hlen, &pos, &f)) {
@@ -360,12 +366,12 @@ static int eval(struct ctx *c, const struct search *q, int k)
 		return cmp_match(local_day(t), nd->num, nd->cmp);
 	}
 	case K_SENT: {
-		if (!load(c)) return 0;
+		if (!head(c)) return 0;
 		const char *v;
 		size_t vn;
 		long long t;
 		int zone;
-		if (!mime_header_get(c->msg.text.s, c->hlen, "Date", &v, &vn) || mime_date(v, vn, &t, &zone) < 0)
+		if (!mime_header_get(c->h, c->hlen, "Date", &v, &vn) || mime_date(v, vn, &t, &zone) < 0)
 			return 0;
 		long long day = (t + zone * 60LL);
 		day = day >= 0 ? day / 86400 : (day - 86399) / 86400;
@@ -395,6 +401,7 @@ int search_run(struct session *s, const struct search *q, size_t **out, size_t *
 		if (f->m[i].gone) continue;
 		c.i = i;
 		c.loaded = 0;
+		c.have_head = 0;
 		if (eval(&c, q, q->root)) res[n++] = i;
 		if (c.loaded) mime_free(&c.msg.mime);
 	}

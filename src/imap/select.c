@@ -174,6 +174,7 @@ static void do_select(struct session *s, struct imap_parser *ps, int readonly)
 		return no(s, "[SERVERBUG] Cannot open the mailbox.");
 	}
 	s->sel = f;
+	f->use_cache = 1;
 	struct buf b = BUF_INIT;
 	flag_list(s, &b, 0);
 	untagged(s, "FLAGS %s", b.s);

@@ -152,14 +152,9 @@ static int load_keys(struct session *s, struct item *it, int need_text, int want
 	it->arrival = it->date = t;
 	it->size = message_vsize(f, m);
 	if (!need_text) return 0;
-	struct message msg = { BUF_INIT, 0, 0, { 0 } };
-	if (message_load(f, m, &msg) < 0) { message_free(&msg); return 0; }
-	const char *h = msg.text.s ? msg.text.s : "";
-	size_t hl = 0;
-	while (hl < msg.text.len && !(h[hl] == '\n' && (hl + 1 >= msg.text.len || h[hl + 1] == '\n' ||
-	                                                 (h[hl + 1] == '\r' && hl + 2 < msg.text.len && h[hl + 2] == '\n'))))
-		hl++;
-	hl = hl < msg.text.len ? hl + 1 : msg.text.len;
+	const char *h;
+	size_t hl;
+	if (message_head(f, m, &h, &hl) < 0) return 0;
 	const char *v;
 	size_t vn;
 	long long d;
@@ -181,7 +176,6 @@ static int load_keys(struct session *s, struct item *it, int need_text, int want
 		if (mime_header_get(h, hl, "References", &v, &vn)) it->nrefs = msgids(v, vn, &it->refs, 256);
 		if (!it->nrefs && mime_header_get(h, hl, "In-Reply-To", &v, &vn)) it->nrefs = msgids(v, vn, &it->refs, 1);
 	}
-	message_free(&msg);
 	return 0;
 }
 
