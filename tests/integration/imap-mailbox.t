@@ -199,6 +199,33 @@ try:
     t.ok(b"MESSAGES 0" in dat[0], "INBOX empty after CLOSE", dat)
     t.eq(s.namespace()[1], [b'(("" ".")) NIL NIL'], "NAMESPACE")
     s.logout()
+
+    # the header cache: same answers from it, and when it is damaged
+    for i in range(5):
+        mb.put(msg(f"cached {i}", body=f"body {i}\n"))
+    item = "(UID RFC822.SIZE INTERNALDATE ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+
+    def fetch_all():
+        c = mb.session()
+        c.select("INBOX")
+        typ, dat = c.fetch("1:*", item)
+        srch = c.search(None, "SUBJECT", '"cached 3"')[1]
+        c.logout()
+        return dat, srch
+
+    first = fetch_all()
+    cache = os.path.join(mb.md, "yubin-cache")
+    t.ok(os.path.exists(cache), "the header cache is written")
+    t.eq(fetch_all(), first, "answers from the cache are the same")
+    data = open(cache, "rb").read()
+    with open(cache, "wb") as f:
+        f.write(data[:len(data) * 2 // 3])
+    t.eq(fetch_all(), first, "a torn cache is read up to the tear")
+    with open(cache, "wb") as f:
+        f.write(b"yubin-cache 1 V1\nR 1 5 0 3\nbad\n")
+    t.eq(fetch_all(), first, "a cache of another UIDVALIDITY is ignored")
+    t.ok(open(cache, "rb").read().startswith(b"yubin-cache 1 V" + validity), "and rewritten")
+
     for p in mb.procs:
         p.wait(timeout=30)
     t.eq(mb.sanitizer_errors(), [], "no sanitizer reports")
