@@ -301,6 +301,7 @@ static int queue_begin(struct session *s)
 			buf_free(&env);
 			return 0;
 		}
+		log_sys("warning: yubin-queue did not take the envelope%s", attempt ? "" : "; starting it again");
 		qclient_close(&s->q);
 		s->q_open = 0;
 	}
