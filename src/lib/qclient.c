@@ -1,5 +1,6 @@
 /* qclient.c — the caller's side of the yubin-queue protocol (qclient.h). */
 #include "qclient.h"
+#include "control.h"
 #include "log.h"
 
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,12 +55,45 @@ int qenv_add_rcpt(struct buf *env, const char *addr, const char *notify, const c
 	return 0;
 }
 
+/* The injector's socket, when `yubin-queue -d` runs: no exec needed. */
+static int connect_injector(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[sizeof sun.sun_path];
+	if (root_path(path, sizeof path, QINJECTOR) < 0) return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int buffers(struct qclient *q)
+{
+	q->w = malloc(sizeof *q->w);
+	q->r = malloc(sizeof *q->r);
+	if (!q->w || !q->r) { qclient_close(q); errno = ENOMEM; return -1; }
+	wbuf_init(q->w, q->to, 0);
+	rbuf_init(q->r, q->from, 0);
+	return 0;
+}
+
 int qclient_open(struct qclient *q)
 {
 	int in[2], out[2];
 	char path[4096];
 	memset(q, 0, sizeof *q);
 	q->pid = -1;
+	int sock = connect_injector();
+	if (sock >= 0) {
+		q->to = sock;
+		q->from = dup(sock);
+		if (q->from < 0) { close(sock); return -1; }
+		return buffers(q);
+	}
 	if (prog_path(path, sizeof path, "yubin-queue") < 0) return -1;
 	if (pipe2(in, O_CLOEXEC) < 0) return -1;
 	if (pipe2(out, O_CLOEXEC) < 0) { close(in[0]); close(in[1]); return -1; }
@@ -79,12 +115,7 @@ int qclient_open(struct qclient *q)
 	}
 	q->to = in[1];
 	q->from = out[0];
-	q->w = malloc(sizeof *q->w);
-	q->r = malloc(sizeof *q->r);
-	if (!q->w || !q->r) { qclient_close(q); errno = ENOMEM; return -1; }
-	wbuf_init(q->w, q->to, 0);
-	rbuf_init(q->r, q->from, 0);
-	return 0;
+	return buffers(q);
 }
 
 int qclient_begin(struct qclient *q, const struct buf *env)

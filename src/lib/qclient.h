@@ -10,7 +10,9 @@
  *   ...the caller may send the next envelope, or close stdin.
  * A caller that dies midway leaves nothing: no "0\n", no message.
  * One yubin-queue serves every message of an SMTP connection, so the exec
- * is paid once per connection, not once per message. */
+ * is paid once per connection, not once per message; and when the
+ * injector (`yubin-queue -d`) listens on queue/injector, qclient_open
+ * connects there instead and no exec is paid at all. */
 #ifndef YUBIN_QCLIENT_H
 #define YUBIN_QCLIENT_H
 
@@ -34,7 +36,8 @@ struct qclient {
 int qenv_add(struct buf *env, char type, const char *value);
 int qenv_add_rcpt(struct buf *env, const char *addr, const char *notify, const char *orcpt);
 
-/* Start yubin-queue (from the directory of the running program). */
+/* Connect to the injector, or start yubin-queue (from the directory of
+ * the running program). */
 int qclient_open(struct qclient *q);
 /* Send the envelope (records without the final blank line); on success
  * q->id holds the queue id. */

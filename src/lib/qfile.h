@@ -61,6 +61,7 @@ int qrec_value_ok(const char *v, size_t n);
 #define QDIR_DEFER    "queue/defer"     /* last reason per message, for yubin-ctl queue */
 #define QTRIGGER      "queue/trigger"   /* FIFO: wakes yubin-qmgr */
 #define QLOCK         "queue/lock/qmgr" /* flock'ed by the running qmgr; holds its pid */
+#define QINJECTOR     "queue/public/injector" /* socket of `yubin-queue -d` */
 
 /* 1 when s is a well-formed queue id (upper-case hex, bounded) */
 int qid_valid(const char *s);

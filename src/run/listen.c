@@ -109,7 +109,7 @@ static void start_connection(struct service *s, int sock, struct sockaddr_in *pe
 	addr_env(lport, sizeof lport, "TCPLOCALPORT", &local, 1);
 	char *extra[] = { rip, rport, lip, lport, "PROTO=TCP",
 	                  s->implicit_tls ? "YUBIN_TLS_IMPLICIT=1" : NULL, NULL };
-	pid_t pid = spawn_program(s->program, sock, extra, USER_DAEMON);
+	pid_t pid = spawn_program(s->program, NULL, sock, extra, USER_DAEMON);
 	if (pid > 0) conns[nconns++] = pid;
 }
 
@@ -199,7 +199,7 @@ static pid_t vfork_as(const struct priv_id *id, const char *path, int sock, char
 	return pid;
 }
 
-pid_t spawn_program(const char *prog, int sock, char *const extra[], const char *user)
+pid_t spawn_program(const char *prog, const char *arg, int sock, char *const extra[], const char *user)
 {
 	char path[4096];
 	if (prog_path(path, sizeof path, prog) < 0) return -1;
@@ -212,7 +212,7 @@ pid_t spawn_program(const char *prog, int sock, char *const extra[], const char 
 			if (priv_lookup(user, &id) < 0) { free(env); return -1; }
 			looked_up = user;
 		}
-		char *argv[] = { (char *)prog, NULL };
+		char *argv[] = { (char *)prog, (char *)arg, NULL };
 		pid_t pid = vfork_as(&id, path, sock, argv, env);
 		free(env);
 		if (pid < 0) log_sys("cannot start %s", path);
@@ -237,7 +237,7 @@ pid_t spawn_program(const char *prog, int sock, char *const extra[], const char 
 	sigaddset(&dfl, SIGTERM);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = { (char *)prog, NULL };
+	char *argv[] = { (char *)prog, (char *)arg, NULL };
 	pid_t pid;
 	int err = posix_spawn(&pid, path, &fa, &attr, argv, env);
 	posix_spawn_file_actions_destroy(&fa);

@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (listeners_open((int)base) < 0) die(EXIT_TEMP, "cannot listen on base port %ld", base);
-	supervise_start("yubin-qmgr");
+	supervise_start("yubin-queue", "-d"); /* the injector: no exec per message */
+	supervise_start("yubin-qmgr", NULL);
 	printf("yubin-run: ready\n");
 	fflush(stdout);
 	log_msg("ready");

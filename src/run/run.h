@@ -21,9 +21,10 @@ size_t listeners_pollfds(struct pollfd *fds, size_t max);
 int listeners_reap(pid_t pid);
 void listeners_stop(void);
 
-/* Long-running programs (yubin-qmgr, later the limiter): started, and
- * restarted a second after they die, until supervise_stop(). */
-void supervise_start(const char *prog);
+/* Long-running programs (yubin-qmgr, the injector, later the limiter):
+ * started with one optional argument, and restarted a second after they
+ * die, until supervise_stop(). */
+void supervise_start(const char *prog, const char *arg);
 int supervise_reap(pid_t pid, int status);
 void supervise_tick(void);
 void supervise_stop(void);
@@ -31,7 +32,7 @@ void supervise_stop(void);
 /* Start prog with fds 0/1 = sock (or inherited when sock < 0) and extra
  * environment, as user when that is not NULL and we are root (fork, drop,
  * exec; otherwise posix_spawn, which is cheaper); -1 on failure */
-pid_t spawn_program(const char *prog, int sock, char *const extra_env[], const char *user);
+pid_t spawn_program(const char *prog, const char *arg, int sock, char *const extra_env[], const char *user);
 /* As root: yubin-setup makes the accounts, owners and modes. */
 void instance_setup(const char *root);
 /* yubin-ctl check, its report into the log; problems do not stop us. */

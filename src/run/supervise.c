@@ -14,7 +14,7 @@
 #define MAX_SUPERVISED 4
 
 static struct {
-	const char *prog;
+	const char *prog, *arg;
 	pid_t pid;
 	time_t restart_at;
 } sup[MAX_SUPERVISED];
@@ -24,14 +24,15 @@ static int stopping;
 static void start(size_t i)
 {
 	char *none[] = { NULL };
-	sup[i].pid = spawn_program(sup[i].prog, -1, none, NULL);
+	sup[i].pid = spawn_program(sup[i].prog, sup[i].arg, -1, none, NULL);
 	if (sup[i].pid < 0) sup[i].restart_at = time(NULL) + 1;
 }
 
-void supervise_start(const char *prog)
+void supervise_start(const char *prog, const char *arg)
 {
 	if (nsup == MAX_SUPERVISED) return;
 	sup[nsup].prog = prog;
+	sup[nsup].arg = arg;
 	start(nsup++);
 }
 

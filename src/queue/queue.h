@@ -1,0 +1,27 @@
+/* queue.h — yubin-queue's parts: a session writes messages from one
+ * caller into the queue (write.c); the caller is stdin/stdout (main.c) or
+ * a connection to the injector socket (daemon.c). */
+#ifndef YUBIN_QUEUE_H
+#define YUBIN_QUEUE_H
+
+#include "io.h"
+
+struct session {
+	struct rbuf in;
+	struct wbuf out;
+	struct wbuf file;
+	int tmpfd;
+	char tmpname[64];
+	const char *dsn, *why;   /* why the session failed */
+	int err;
+};
+
+/* the queue's tmp/ and incoming/ folders, opened once */
+extern int tmpdir, incomingdir;
+void queue_open_dirs(void);
+
+/* Serve one caller on fds in/out until EOF (0) or a failure (-1: the
+ * caller got a "defer" line and the half-written file is gone). */
+int session_run(struct session *s, int in, int out);
+
+#endif

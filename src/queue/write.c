@@ -1,0 +1,182 @@
+/* write.c — write one caller's messages into the queue (protocol in
+ * src/lib/qclient.h): envelope and message into queue/tmp/, fdatasync,
+ * rename into queue/incoming/ID, fsync incoming/; only then "ok ID".
+ * Every failure removes the half-written file and answers "defer". */
+#include "queue.h"
+#include "control.h"
+#include "log.h"
+#include "qfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define CHUNK_MAX (1u << 20)
+
+int tmpdir = -1, incomingdir = -1;
+
+static int open_dir(const char *rel)
+{
+	char path[4096];
+	if (root_path(path, sizeof path, rel) < 0) die(EXIT_TEMP, "%s: path too long", rel);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) die_sys(EXIT_TEMP, "cannot open %s (is the queue created? see queue/README)", path);
+	return fd;
+}
+
+void queue_open_dirs(void)
+{
+	tmpdir = open_dir(QDIR_TMP);
+	incomingdir = open_dir(QDIR_INCOMING);
+}
+
+static int failed(struct session *s, const char *dsn, const char *why)
+{
+	s->err = errno;
+	s->dsn = dsn;
+	s->why = why;
+	return -1;
+}
+
+static void abandon(struct session *s)
+{
+	if (s->tmpfd >= 0) close(s->tmpfd);
+	if (*s->tmpname) unlinkat(tmpdir, s->tmpname, 0);
+	s->tmpfd = -1;
+	*s->tmpname = 0;
+}
+
+static int record_type_ok(char t) { return t && strchr("SRENBACH", t); }
+
+/* The caller's envelope into the file (R lines get the ' ' state byte).
+ * 0 done, 1 a clean EOF before any record, -1 failure. */
+static int read_envelope(struct session *s)
+{
+	char line[QREC_MAX + 2];
+	size_t len, nrcpt = 0;
+	int saw_sender = 0;
+	for (int first = 1;; first = 0) {
+		int r = rbuf_getline(&s->in, line, sizeof line, &len, NULL);
+		if (r == IO_EOF && first && len == 0) return 1;
+		if (r != IO_OK) return failed(s, "4.3.0", "envelope truncated or malformed");
+		if (len == 0) break;
+		if (!record_type_ok(line[0]) || !qrec_value_ok(line + 1, len - 1))
+			return failed(s, "4.3.0", "bad envelope record");
+		if (line[0] == 'S' && saw_sender++) return failed(s, "4.3.0", "two senders in envelope");
+		if (line[0] == 'R') {
+			const char *t1 = memchr(line + 1, '\t', len - 1);
+			const char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(line + len - t1 - 1)) : NULL;
+			if (!t2 || t1 == line + 1 || memchr(t2 + 1, '\t', (size_t)(line + len - t2 - 1)))
+				return failed(s, "4.3.0", "bad recipient record");
+			nrcpt++;
+			if (wbuf_put(&s->file, "R ", 2) < 0 || wbuf_put(&s->file, line + 1, len - 1) < 0)
+				return failed(s, "4.3.0", "write error");
+		} else if (wbuf_put(&s->file, line, len) < 0) {
+			return failed(s, "4.3.0", "write error");
+		}
+		if (wbuf_put(&s->file, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
+	}
+	if (!saw_sender || !nrcpt) return failed(s, "4.3.0", "envelope without sender or recipients");
+	return 0;
+}
+
+/* "<len>\n<bytes>" chunks into the file until "0\n" */
+static int read_message(struct session *s)
+{
+	char line[32], data[IO_BUFSIZE];
+	size_t len;
+	for (;;) {
+		if (rbuf_getline(&s->in, line, sizeof line, &len, NULL) != IO_OK)
+			return failed(s, "4.3.0", "message truncated");
+		long long n;
+		if (parse_int(line, len, &n) < 0 || n > CHUNK_MAX) return failed(s, "4.3.0", "bad chunk header");
+		if (n == 0) return 0;
+		for (size_t left = (size_t)n; left;) {
+			ssize_t k = rbuf_read(&s->in, data, left < sizeof data ? left : sizeof data);
+			if (k <= 0) return failed(s, "4.3.0", "message truncated");
+			if (wbuf_put(&s->file, data, (size_t)k) < 0) return failed(s, "4.3.0", "write error");
+			left -= (size_t)k;
+		}
+	}
+}
+
+static int reply(struct session *s, const char *a, const char *b)
+{
+	wbuf_puts(&s->out, a);
+	wbuf_puts(&s->out, b);
+	wbuf_puts(&s->out, "\n");
+	return wbuf_flush(&s->out);
+}
+
+/* One message: 0 queued, 1 clean EOF, -1 failure. */
+static int queue_one(struct session *s)
+{
+	static unsigned serial;
+	struct timeval tv;
+	struct stat st;
+	char id[QID_MAX], head[64];
+
+	gettimeofday(&tv, NULL);
+	snprintf(s->tmpname, sizeof s->tmpname, "%ld.%ld.%u", (long)getpid(), (long)tv.tv_usec,
+	         __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+	s->tmpfd = openat(tmpdir, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (s->tmpfd < 0) {
+		*s->tmpname = 0;
+		return failed(s, "4.3.0", "cannot create a file in queue/tmp");
+	}
+	if (fstat(s->tmpfd, &st) < 0) return failed(s, "4.3.0", "fstat failed");
+	/* time, microseconds and inode: unique while the file exists */
+	snprintf(id, sizeof id, "%08llX%05lX%llX", (unsigned long long)tv.tv_sec, (long)tv.tv_usec,
+	         (unsigned long long)st.st_ino);
+
+	wbuf_init(&s->file, s->tmpfd, 0);
+	int n = snprintf(head, sizeof head, "V1\nT%lld\n", (long long)tv.tv_sec);
+	wbuf_put(&s->file, head, (size_t)n);
+	int r = read_envelope(s);
+	if (r) return r;
+	if (wbuf_put(&s->file, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
+	if (reply(s, id, "") < 0) return failed(s, "4.3.0", "caller went away");
+
+	if (read_message(s) < 0) return -1;
+	if (wbuf_flush(&s->file) < 0) return failed(s, "4.3.0", "write error");
+	if (fdatasync(s->tmpfd) < 0) return failed(s, "4.3.0", "fsync failed");
+	int c = close(s->tmpfd);
+	s->tmpfd = -1;
+	if (c < 0) return failed(s, "4.3.0", "close failed");
+	if (renameat(tmpdir, s->tmpname, incomingdir, id) < 0)
+		return failed(s, "4.3.0", "cannot rename into queue/incoming");
+	*s->tmpname = 0;
+	if (fsync(incomingdir) < 0) return failed(s, "4.3.0", "fsync of queue/incoming failed");
+
+	reply(s, "ok ", id);
+	qtrigger("n");
+	return 0;
+}
+
+int session_run(struct session *s, int in, int out)
+{
+	s->tmpfd = -1;
+	*s->tmpname = 0;
+	rbuf_init(&s->in, in, 0);
+	wbuf_init(&s->out, out, 0);
+	for (;;) {
+		int r = queue_one(s);
+		if (r == 0) continue;
+		abandon(s);
+		if (r == 1) return 0;
+		if (s->err == ENOSPC || s->err == EDQUOT) {
+			s->dsn = "4.3.1";
+			s->why = "Insufficient system storage";
+		}
+		log_msg("%s %s", s->dsn, s->why);
+		wbuf_puts(&s->out, "defer ");
+		wbuf_puts(&s->out, s->dsn);
+		wbuf_puts(&s->out, " ");
+		reply(s, s->why, "");
+		return -1;
+	}
+}
