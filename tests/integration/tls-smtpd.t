@@ -12,7 +12,7 @@ t = Tap()
 
 
 def s_client(port, starttls=True, extra=()):
-    args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief"]
+    args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief", "-ign_eof"]
     if starttls:
         args += ["-starttls", "smtp"]
     p = subprocess.run(args + list(extra), input=b"EHLO client.test\r\nQUIT\r\n", capture_output=True, timeout=60)
