@@ -101,7 +101,7 @@ deps-test:
 	@tools/need-packages $(BUILD_PKGS) $(TEST_PKGS)
 
 check: deps-test all unit
-	OBJDIR=$(OBJDIR) prove -f -j2 $(UNIT_BIN) tests/integration/*.t
+	OBJDIR=$(OBJDIR) prove -f -j2 $(UNIT_BIN) tests/integration/*.t $(wildcard tests/fuzz/*.t tests/security/*.t tests/crash/*.t)
 
 run: deps-test all
 	bin/yubin-run --root ./run --base-port 10000
@@ -120,3 +120,6 @@ install: all
 
 clean:
 	rm -rf build bin
+
+# fuzzing, torture, soak and load targets (check builds the corpus replays)
+include tests/robust.mk
