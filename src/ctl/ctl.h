@@ -13,6 +13,8 @@ int cmd_flush(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_import_postfix(int argc, char **argv);
+int cmd_auth_test(int argc, char **argv);
 
 /* Queue walking shared by the queue commands. */
 extern const char *const queue_states[]; /* incoming active deferred hold, NULL */
