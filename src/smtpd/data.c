@@ -160,7 +160,7 @@ static void header_done(struct data *d)
 		int k = snprintf(line, sizeof line, "From: <%s>\n", s->sender.s);
 		if (k > 0 && (size_t)k < sizeof line) store(d, line, (size_t)k);
 	}
-	store(d, d->hdr.s + at, d->hdr.len - at);
+	if (d->hdr.len > at) store(d, d->hdr.s + at, d->hdr.len - at); /* hdr.s is NULL for an empty message */
 	buf_free(&d->hdr);
 	d->fixups = 0;
 }
