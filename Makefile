@@ -44,6 +44,8 @@ DIR_yubin-remote = remote
 ALL_PROGRAMS += yubin-imapd yubin-imap
 DIR_yubin-imapd = imapd
 DIR_yubin-imap = imap
+ALL_PROGRAMS += yubin-anvil
+DIR_yubin-anvil = anvil
 # a program is built once its folder has sources
 PROGRAMS = $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard src/$(DIR_$p)/*.c),$p))
 

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 	if (listeners_open((int)base) < 0) die(EXIT_TEMP, "cannot listen on base port %ld", base);
 	supervise_start("yubin-queue", "-d"); /* the injector: no exec per message */
 	supervise_start("yubin-qmgr", NULL);
+	supervise_start("yubin-anvil", NULL); /* per-client limits; smtpd serves without it */
 	printf("yubin-run: ready\n");
 	fflush(stdout);
 	log_msg("ready");

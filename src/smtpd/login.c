@@ -7,6 +7,7 @@
  * (reject_sender_login_mismatch with smtpd_sender_login_maps). */
 #include "smtpd.h"
 #include "addr.h"
+#include "anvil.h"
 #include "auth.h"
 #include "control.h"
 #include "log.h"
@@ -53,6 +54,7 @@ void cmd_auth(struct session *s, char *arg, size_t len)
 	const char *init = sp ? sp + 1 : "";
 	size_t ilen = sp ? len - mlen - 1 : 0;
 	if (mlen == 0) { reply_err(s, "501 5.5.4 Syntax: AUTH mechanism"); return; }
+	if (limits_auth(s) < 0) return;
 
 	struct sasl st;
 	char chal[SASL_CHAL_MAX], line[SASL_LINE_MAX + 1];
@@ -80,8 +82,15 @@ void cmd_auth(struct session *s, char *arg, size_t len)
 	case SASL_NOMECH: sasl_wipe(&st); reply_err(s, "504 5.5.4 Unrecognized authentication type"); return;
 	default: sasl_wipe(&st); failed(s, "501 5.5.2 Cannot decode response"); return;
 	}
-	int ok = auth_check_mech(st.login, st.password, s->role == ROLE_SUBMISSION ? "submission" : "smtp", s->ip,
-	                         sasl_mech_name(&st));
+	const char *svc = s->role == ROLE_SUBMISSION ? "submission" : "smtp";
+	/* auth_failure_rate_limit: guessing across connections gets nowhere */
+	if (!anvil_login_allowed(svc, s->ip)) {
+		sasl_wipe(&st);
+		reply_err(s, "454 4.7.0 Temporary authentication failure: too many failed logins from %s", s->ip);
+		return;
+	}
+	int ok = auth_check_mech(st.login, st.password, svc, s->ip, sasl_mech_name(&st));
+	if (ok == 0) anvil_login_failed(svc, s->ip);
 	if (ok > 0) {
 		s->login = strdup(st.login);
 		if (!s->login) die_nomem();

@@ -115,6 +115,7 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 		reply_err(s, "552 5.3.4 Message size exceeds fixed limit");
 		goto out;
 	}
+	if (limits_mail(s) < 0) goto out;
 	char why[600];
 	if (sender_login_check(s, a.s, why, sizeof why)) {
 		log_reject(s, NULL, "MAIL", a.s, "", why);
@@ -209,6 +210,7 @@ void cmd_rcpt(struct session *s, char *arg, size_t len)
 		goto out;
 	}
 	if (buf_add(&orcpt, "", 0) < 0) die_nomem();
+	if (limits_rcpt(s) < 0) goto out;
 	if (s->rcpt_limit > 0 && s->nrcpt >= (unsigned long long)s->rcpt_limit) {
 		/* not the client's error to count: RFC 5321 4.5.3.1.10 says retry later */
 		reply(s, "452 4.5.3 Error: too many recipients");

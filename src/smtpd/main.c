@@ -49,6 +49,7 @@ int main(int argc, char **argv)
 	client_init(&S);
 	log_msg("connect from %s", client_name(&S));
 	tls_implicit(&S);
+	limits_connect(&S);
 	reply(&S, "220 %s", cfg_get("smtpd_banner"));
 	command_loop(&S);
 }

@@ -104,6 +104,13 @@ void cmd_rcpt(struct session *s, char *arg, size_t len);
 /* policy.c: 0 accept; otherwise the reply to give is in reply */
 int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max);
 
+/* limits.c: per-client limits through yubin-anvil; connect ends the
+ * session with 421 when over a limit, the others return -1 after a 450 */
+void limits_connect(struct session *s);
+int limits_mail(struct session *s);
+int limits_rcpt(struct session *s);
+int limits_auth(struct session *s);
+
 /* data.c */
 void cmd_data(struct session *s, char *arg, size_t len);
 
