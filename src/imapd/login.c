@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil.h"
 #include "log.h"
 
 /* BIN/NAME where BIN is the folder this program was started from */
@@ -94,6 +95,7 @@ static void child(int credfd, const char *checkpw, const char *mailbox)
  * dropped */
 static void tarpit(struct imapd *s)
 {
+	anvil_login_failed("imap", s->rip); /* auth_failure_rate_limit, across connections */
 	s->failures++;
 	sleep((unsigned)(s->failures < 5 ? s->failures : 5));
 	if (s->failures >= IMAPD_MAX_FAILURES) {
@@ -106,6 +108,8 @@ static void tarpit(struct imapd *s)
 void login_run(struct imapd *s, const char *login, const char *password, const char *mech)
 {
 	char checkpw[PATH_MAX], mailbox[PATH_MAX];
+	if (!anvil_login_allowed("imap", s->rip))
+		return reply(s, "NO", "[UNAVAILABLE] Too many failed logins, try again later.");
 	if (sibling(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
 	    sibling(mailbox, sizeof mailbox, "yubin-imap") < 0 || export_env(s, mech) < 0) {
 		reply(s, "NO", "[UNAVAILABLE] Internal error.");

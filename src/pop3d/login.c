@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil.h"
 #include "buf.h"
 #include "log.h"
 
@@ -94,6 +95,7 @@ static void child(int credfd, const char *checkpw, const char *mailbox)
  * clients that keep guessing */
 static void tarpit(struct pop3d *s)
 {
+	anvil_login_failed("pop3", s->rip); /* auth_failure_rate_limit, across connections */
 	s->failures++;
 	sleep((unsigned)(s->failures < 5 ? s->failures : 5));
 	if (s->failures >= POP3D_MAX_FAILURES)
@@ -105,6 +107,10 @@ void login_run(struct pop3d *s, const char *login, const char *password, const c
 {
 	char checkpw[PATH_MAX], mailbox[PATH_MAX];
 	s->have_user = 0;
+	if (!anvil_login_allowed("pop3", s->rip)) {
+		reply(s, "-ERR [SYS/TEMP] Too many failed logins, try again later.");
+		return;
+	}
 	if (sibling(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
 	    sibling(mailbox, sizeof mailbox, "yubin-pop3") < 0)
 		reply_die(s, "-ERR [SYS/TEMP] Internal error.");
