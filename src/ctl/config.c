@@ -17,6 +17,7 @@ static void show(const struct setting *s, int mode_d, int expand)
 int cmd_config(int argc, char **argv)
 {
 	int only_set = 0, defaults = 0, expand = 0, opt;
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) return config_man();   /* hidden: builds yubin-control(5) */
 	while ((opt = getopt(argc, argv, "ndx")) != -1) {
 		if (opt == 'n') only_set = 1;
 		else if (opt == 'd') defaults = 1;

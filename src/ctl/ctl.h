@@ -15,6 +15,8 @@ int cmd_status(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_import_postfix(int argc, char **argv);
 int cmd_auth_test(int argc, char **argv);
+/* yubin-ctl config --man: the mdoc source of yubin-control(5) */
+int config_man(void);
 
 /* Queue walking shared by the queue commands. */
 extern const char *const queue_states[]; /* incoming active deferred hold, NULL */
