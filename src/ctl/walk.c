@@ -44,7 +44,7 @@ int queue_each(int (*fn)(const char *, const char *, void *), void *arg)
 			if (ids[n]) n++;
 		}
 		closedir(d);
-		qsort(ids, n, sizeof *ids, by_name);
+		if (n) qsort(ids, n, sizeof *ids, by_name);
 		int ret = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (!ret) ret = fn(queue_states[s], ids[i], arg);
