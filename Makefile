@@ -56,8 +56,8 @@ LIB     = $(OBJDIR)/libyubin.a
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 
-.PHONY: all check run deps deps-run clean install unit
-all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue bin/yubin-setup $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
+.PHONY: all check run deps deps-run clean install unit man
+all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue bin/yubin-setup bin/yubin-logsumm $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
      $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
 $(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
@@ -82,6 +82,18 @@ bin/yubin-create-queue: queue/create-queue
 bin/yubin-setup: tools/yubin-setup
 	@mkdir -p bin
 	cp $< $@ && chmod 755 $@
+bin/yubin-logsumm: tools/yubin-logsumm
+	@mkdir -p bin
+	cp $< $@ && chmod 755 $@
+
+# Man pages are man/manN/*.N; yubin-control(5) is generated from the
+# settings table (src/lib/settings.c), never edited. Installed into
+# MANDIR (PREFIX/man, which man(1) finds for PREFIX/bin on PATH;
+# MANDIR=/usr/share/man for the system tree).
+MANDIR ?= $(PREFIX)/man
+man: man/man5/yubin-control.5
+man/man5/yubin-control.5: bin/yubin-ctl
+	bin/yubin-ctl config --man > $@.tmp && mv $@.tmp $@
 
 bin/mailq bin/newaliases: bin/sendmail
 	ln -sf sendmail $@
@@ -96,13 +108,13 @@ unit: $(UNIT_BIN)
 
 # Debian packages: the build needs the three libraries, the tests real clients.
 BUILD_PKGS = libbearssl-dev libcdb-dev libcrypt-dev
-TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd
+TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd man-db
 deps-build:
 	@tools/need-packages $(BUILD_PKGS)
 deps-test:
 	@tools/need-packages $(BUILD_PKGS) $(TEST_PKGS)
 
-check: deps-test all unit
+check: deps-test all unit man
 	OBJDIR=$(OBJDIR) prove -f -j2 $(UNIT_BIN) tests/integration/*.t $(wildcard tests/fuzz/*.t tests/security/*.t tests/crash/*.t)
 
 run: deps-test all
@@ -110,14 +122,16 @@ run: deps-test all
 
 # make install PREFIX=/var/yubin DESTDIR=/tmp/stage: programs into
 # PREFIX/bin, the default control files, units into /usr/lib/systemd/system,
-# and the queue. Accounts and owners: yubin-setup (run as root afterwards).
-install: all
+# man pages into MANDIR, and the queue. Accounts and owners: yubin-setup (run as root afterwards).
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/control $(DESTDIR)$(PREFIX)/mail \
 		$(DESTDIR)$(PREFIX)/log $(DESTDIR)/usr/lib/systemd/system
 	cp -P bin/* $(DESTDIR)$(PREFIX)/bin/
 	for f in control/*; do [ -f "$$f" ] && [ ! -e $(DESTDIR)$(PREFIX)/$$f ] && \
 		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/$$f || true; done
 	-install -m 644 etc/systemd/* $(DESTDIR)/usr/lib/systemd/system/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for f in man/man[158]/*.[158]; do install -m 644 "$$f" $(DESTDIR)$(MANDIR)/$${f#man/}; done
 	bin/yubin-create-queue $(DESTDIR)$(PREFIX)
 
 clean:
