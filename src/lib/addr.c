@@ -172,10 +172,21 @@ int addr_parse_path(const char *p, size_t n, int allow_empty, struct buf *out, s
 	return ADDR_OK;
 }
 
+/* The '@' before the domain: the last one outside a quoted local part, so
+ * a domain-less "a@b" (accepted, then qualified) has no domain at all. */
+static const char *domain_at(const char *addr)
+{
+	const char *p = addr;
+	if (*p == '"')
+		for (p++; *p && *p != '"'; p++)
+			if (*p == '\\' && p[1]) p++;
+	return strrchr(p, '@');
+}
+
 void addr_split(const char *addr, const char **local, size_t *local_len, const char **domain,
                 size_t *domain_len)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = domain_at(addr);
 	*local = addr;
 	if (at) {
 		*local_len = (size_t)(at - addr);
@@ -190,7 +201,7 @@ void addr_split(const char *addr, const char **local, size_t *local_len, const c
 
 const char *addr_domain(const char *addr)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = domain_at(addr);
 	return at ? at + 1 : "";
 }
 

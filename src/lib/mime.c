@@ -425,7 +425,7 @@ static int emit(struct buf *sc, const struct span *sp, int (*fn)(const struct mi
 	const char **ptr[4] = { &a.name, &a.route, &a.local, &a.domain };
 	size_t *len[4] = { &a.name_len, &a.route_len, &a.local_len, &a.domain_len };
 	for (int i = 0; i < 4; i++) {
-		*ptr[i] = sp[i].set ? sc->s + sp[i].off : NULL;
+		*ptr[i] = !sp[i].set ? NULL : sc->s ? sc->s + sp[i].off : ""; /* set but empty scratch: "" */
 		*len[i] = sp[i].set ? sp[i].len : 0;
 	}
 	return fn(&a, arg);

@@ -111,6 +111,11 @@ static void helper_tests(const char *root)
 	ok(ll == 5 && dl == 3 && !strncmp(d, "x.y", 3), "split at the last @");
 	addr_split("postmaster", &l, &ll, &d, &dl);
 	ok(ll == 10 && dl == 0, "split without domain");
+	/* found by tests/fuzz/addr.c: an unqualified quoted local part holding
+	 * '@' has no domain (the '@' inside quotes is not the domain's) */
+	addr_split("\"a@B\"", &l, &ll, &d, &dl);
+	ok(ll == 5 && dl == 0, "quoted @ without domain: no domain");
+	is_str(addr_domain("\"x\\\"@evil.test\""), "", "escaped quote inside a quoted local part");
 	is_str(addr_domain("a@b.c"), "b.c", "domain");
 	is_str(addr_domain("nodomain"), "", "no domain");
 

@@ -154,6 +154,9 @@ int main(void)
 	is_str(addr_list("\"Bob, Jr.\" <bob@x>, carol@y"),
 	       "(\"Bob, Jr.\" NIL \"bob\" \"x\")(NIL NIL \"carol\" \"y\")", "quoted comma and a bare address");
 	is_str(addr_list("undisclosed-recipients:;"), "(NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)", "empty group");
+	/* found by tests/fuzz/addr.c: a group with an empty name before any
+	 * scratch text was made NULL + 0 (UB); the name is "" */
+	is_str(addr_list(":a@b;"), "(NIL NIL \"\" NIL)(NIL NIL \"a\" \"b\")(NIL NIL NIL NIL)", "group without a name");
 	is_str(addr_list("team: a@x, b@y;, c@z"),
 	       "(NIL NIL \"team\" NIL)(NIL NIL \"a\" \"x\")(NIL NIL \"b\" \"y\")(NIL NIL NIL NIL)(NIL NIL \"c\" \"z\")", "group with members");
 	is_str(addr_list("<@r1,@r2:u@d>"), "(NIL \"@r1,@r2\" \"u\" \"d\")", "source route");
