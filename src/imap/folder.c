@@ -227,7 +227,7 @@ static int write_index(struct folder *f, struct entry *fresh, size_t nfresh, con
 			known = e[j].len == idx.e[i].len && memcmp(e[j].base, idx.e[i].base, e[j].len) == 0;
 		if (!known) e[n++] = idx.e[i];
 	}
-	qsort(e, n, sizeof *e, by_uid);
+	if (n > 1) qsort(e, n, sizeof *e, by_uid);
 	int r = uidlist_write(f->dir, f->uidvalidity, f->uidnext, f->recent_uid, f->kw, f->nkw, e, n);
 	free(e);
 	return r;
@@ -396,7 +396,7 @@ int folder_sync(struct folder *f, int force)
 	if (nfresh || need_claim || !f->uidvalidity) {
 		uint32_t recent_before = f->recent_uid;
 		if (assign(f, fresh, nfresh, l.names.s, 0) < 0) { free(fresh); goto out; }
-		qsort(fresh, nfresh, sizeof *fresh, by_entry_uid);
+		if (nfresh > 1) qsort(fresh, nfresh, sizeof *fresh, by_entry_uid);
 		for (size_t i = 0; i < nfresh; i++) {
 			const char *name = l.names.s + fresh[i].off;
 			if (msg_append(f, name, fresh[i].len, fresh[i].baselen, fresh[i].uid) < 0) { free(fresh); goto out; }

@@ -76,7 +76,7 @@ static int folders_list(struct names *l)
 		if (names_add(l, n + 1, strlen(n + 1)) < 0) { closedir(d); return -1; }
 	}
 	closedir(d);
-	qsort(l->v + 1, l->n - 1, sizeof *l->v, by_name);
+	if (l->n > 2) qsort(l->v + 1, l->n - 1, sizeof *l->v, by_name);
 	return 0;
 }
 

@@ -113,7 +113,7 @@ int seqset_select(struct session *s, const struct seqset *set, int by_uid, size_
 		r[i][0] = a;
 		r[i][1] = b;
 	}
-	qsort(r, set->n, sizeof *r, by_start);
+	if (set->n > 1) qsort(r, set->n, sizeof *r, by_start);
 	size_t n = 0, k = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		uint32_t v = by_uid ? f->m[i].uid : (uint32_t)(i + 1);

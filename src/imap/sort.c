@@ -290,7 +290,7 @@ void cmd_sort(struct session *s, struct imap_parser *ps)
 	struct item *it = prepare(s, &q, &n, text, 0);
 	search_free(&q);
 	if (!it) return no(s, "[SERVERBUG] Out of memory.");
-	qsort(it, n, sizeof *it, cmp_items);
+	if (n > 1) qsort(it, n, sizeof *it, cmp_items);
 	struct buf b = BUF_INIT;
 	buf_adds(&b, "* SORT");
 	for (size_t i = 0; i < n; i++) {

@@ -107,7 +107,7 @@ int mbox_scan(struct mbox *b)
 	if (err) { errno = err; return -1; }
 	if (counted) sizecache_save(b);
 	sort_names = b->names.s;
-	qsort(b->m, b->n, sizeof *b->m, by_name);
+	if (b->n > 1) qsort(b->m, b->n, sizeof *b->m, by_name);
 	return 0;
 }
 

@@ -122,7 +122,7 @@ void sizecache_save(const struct mbox *b)
 			order[k++] = i;
 	}
 	sort_box = b;
-	qsort(order, k, sizeof *order, by_uniq);
+	if (k > 1) qsort(order, k, sizeof *order, by_uniq);
 	struct buf out = BUF_INIT;
 	out.max = CACHE_MAX;
 	int bad = 0;
