@@ -11,10 +11,13 @@
 #include "log.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum { ANY = 0, AUTH = 1, SELECTED = 2 };
@@ -208,6 +211,10 @@ int main(void)
 	long long maxlit = control_size("message_size_limit");
 	if (maxline < 1024) maxline = 1024;
 	if (maxlit <= 0 || maxlit > (1LL << 30)) maxlit = 1LL << 30;
+	/* a FETCH ends with a short tagged line after big writes: without
+	 * NODELAY it could wait for the client's delayed ACK */
+	int one = 1;
+	setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	rbuf_init(&s->in, 0, 0);
 	wbuf_init(&s->out, 1, 300000);
 	pending_input(s);
