@@ -1,10 +1,11 @@
 /* pool.c — the master's workers: forked on demand up to
  * default_process_limit, each fed one batch at a time. A batch goes to an
  * idle worker whose cached connection serves its destination, else to an
- * idle worker without one, else to any idle worker, else to a new worker,
- * else it waits. Workers' results are passed on to qmgr as they come; if
- * a worker dies, its unanswered jobs are deferred so none hangs. Idle
- * workers without a connection are retired after a while. */
+ * idle worker without one, else to a new worker, else to the idle worker
+ * whose connection has waited longest, else it waits. Workers' results
+ * are passed on to qmgr as they come; if a worker dies, its unanswered
+ * jobs are deferred so none hangs. Idle workers without a connection are
+ * retired after a while. */
 #include "remote.h"
 #include "control.h"
 #include "log.h"
@@ -137,9 +138,13 @@ static struct worker *pick(const char *key)
 		else if (!other || w->idle_since < other->idle_since) other = w;
 	}
 	if (none) return none;
-	if (other) return other;
-	if (nworkers < maxworkers) return spawn();
-	return NULL;
+	/* a new worker rather than one whose cached connection may serve
+	 * the next batch for its own destination */
+	if (nworkers < maxworkers) {
+		struct worker *w = spawn();
+		if (w) return w;
+	}
+	return other;
 }
 
 void pool_submit(const char *key, const char *line, size_t n, const unsigned long *jobs, size_t njobs)
