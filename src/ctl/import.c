@@ -381,5 +381,9 @@ int cmd_import_postfix(int argc, char **argv)
 	if (!im.dry_run && !im.failed) printf("import-postfix: next, run yubin-ctl check\n");
 	free(cf);
 	free(mf);
+	for (size_t i = 0; i < nparams; i++) { free(params[i].name); free(params[i].value); }
+	free(params);
+	for (size_t i = 0; i < im.ndone; i++) { free(im.done[i].name); free(im.done[i].source); }
+	free(im.done);
 	return im.failed ? 1 : 0;
 }
