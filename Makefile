@@ -60,7 +60,9 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue bin/yubin-setup bin/yubin-logsumm $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
      $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
-$(OBJDIR)/%.o: src/%.c $(wildcard src/lib/*.h)
+# every header, a program's own (src/remote/remote.h ...) included: a struct
+# change must rebuild all its users
+$(OBJDIR)/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c -o $@ $<
 
