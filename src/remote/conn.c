@@ -63,6 +63,13 @@ static int connect_to(const struct dns_addr *a, unsigned port, int timeout_s, in
 	return fd;
 }
 
+void conn_policy(char *out, size_t max)
+{
+	textf(out, max, "%s|%s|%d|%s|%s", control_get("smtp_tls_security_level"), control_get("smtp_tls_CAfile"),
+	      control_bool("smtp_sasl_auth_enable"), control_get("smtp_sasl_security_options"),
+	      control_get("smtp_helo_name"));
+}
+
 void conn_close(struct conn *c, int quit)
 {
 	if (c->fd < 0) return;
@@ -76,8 +83,13 @@ void conn_close(struct conn *c, int quit)
 	if (c->wfd != c->fd && c->wfd != c->rfd) close(c->wfd);
 	close(c->fd);
 	if (c->helper > 0) {
-		kill(c->helper, SIGTERM);
-		waitpid(c->helper, NULL, 0);
+		/* yubin-tlsd sends close_notify and ends once its pipe closes;
+		 * give it a moment, then make sure */
+		int i = 0;
+		while (waitpid(c->helper, NULL, WNOHANG) == 0) {
+			if (++i > 100) { kill(c->helper, SIGKILL); waitpid(c->helper, NULL, 0); break; }
+			usleep(10000);
+		}
 	}
 	c->fd = c->rfd = c->wfd = -1;
 	c->helper = 0;
@@ -139,6 +151,7 @@ static int try_host(struct conn *c, struct batch *b, const char *host, int singl
 		memset(&c->caps, 0, sizeof c->caps);
 		if (session_start(c, &b->route, &f) == 0) {
 			snprintf(c->key, sizeof c->key, "%s", b->route.dest);
+			conn_policy(c->policy, sizeof c->policy);
 			return 0;
 		}
 		log_msg("%s: %s", b->qid, f.text);

@@ -66,6 +66,7 @@ struct conn {
 	char ip[64];
 	unsigned port;
 	char key[KEY_MAX];        /* route.dest it belongs to */
+	char policy[600];         /* TLS/AUTH settings it was made under */
 	struct caps caps;
 	int tls;
 	unsigned uses;            /* transactions done on it */
@@ -102,6 +103,8 @@ void textf(char *dst, size_t max, const char *fmt, ...) __attribute__((format(pr
  * result set (deferred or bounced). */
 int conn_open(struct conn *c, struct batch *b);
 void conn_close(struct conn *c, int quit);
+/* the settings a connection depends on: reuse only while they hold */
+void conn_policy(char *out, size_t max);
 /* smtp.c: the greeting-to-ready part for one address */
 int session_start(struct conn *c, const struct route *r, struct fail *f);
 /* EHLO (HELO fallback) and the capabilities; also after STARTTLS */

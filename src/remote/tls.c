@@ -1,38 +1,65 @@
 /* tls.c — STARTTLS for outgoing mail per smtp_tls_security_level:
  * none (never), may (when offered; plain text only when the server does
- * not offer it), encrypt (required), verify (required, with the
- * certificate chain checked against smtp_tls_CAfile or the system bundle
- * and the server name). The TLS client engine lives in the tls engineer's
- * library (tlsclient.h); until it is built in, "may" goes on in plain text
- * and the required levels defer the mail (Postfix: 4.7.5 "TLS is
- * required, but our TLS engine is unavailable"). */
+ * not offer it), encrypt (required), verify/secure (required, with the
+ * chain checked against smtp_tls_CAfile or the system bundle and the
+ * server's name). The TLS work runs in yubin-tlsd -c (tlsclient.h): after
+ * the handshake the connection's reads and writes go through its pipes,
+ * and EHLO is sent again, as RFC 3207 requires. */
 #include "remote.h"
 #include "control.h"
 #include "log.h"
+#include "tlsclient.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
 
 int tls_client_start(struct conn *c, struct fail *f)
 {
 	const char *level = control_get("smtp_tls_security_level");
-	int required = strcasecmp(level, "encrypt") == 0 || strcasecmp(level, "verify") == 0 ||
-	               strcasecmp(level, "secure") == 0;
-	static int warned;
+	int required = strcasecmp(level, "encrypt") == 0 || tls_level_verifies(level);
 	if (!*level || strcasecmp(level, "none") == 0 || c->tls) return 0;
 	if (!c->caps.starttls) {
 		if (!required) return 0;
 		fail_set(f, 0, "4.7.4", "TLS is required, but was not offered by host %s[%s]", c->host, c->ip);
 		return -1;
 	}
-	if (required) {
-		fail_set(f, 0, "4.7.5", "TLS is required, but our TLS engine is unavailable");
+	struct reply rp;
+	int t = (int)timeout_of("smtp_helo_timeout");
+	c->w.timeout_ms = t * 1000;
+	if (cmd_send(c, "STARTTLS\r\n", 10) < 0 || wbuf_flush(&c->w) < 0 || reply_read(c, t, &rp) < 0) {
+		fail_set(f, 0, "4.4.2", "lost connection with %s[%s] while sending STARTTLS", c->host, c->ip);
+		c->broken = 1;
 		return -1;
 	}
-	if (!warned) {
-		log_msg("warning: STARTTLS offered by %s[%s] but this build has no TLS client; sending in plain text",
-		        c->host, c->ip);
-		warned = 1;
+	if (rp.code != 220) {
+		fail_set(f, 0, "4.7.5", "host %s[%s] refused STARTTLS: %s", c->host, c->ip, rp.text);
+		return -1;
 	}
-	return 0;
+	if (rbuf_pending(&c->r)) {
+		/* bytes after the 220 would be injected into the TLS session's
+		 * plain text (the CVE-2011-0411 class): refuse the server */
+		fail_set(f, 0, "4.7.5", "host %s[%s] sent data after its STARTTLS reply", c->host, c->ip);
+		c->broken = 1;
+		return -1;
+	}
+	char info[128];
+	int rfd, wfd;
+	pid_t pid;
+	if (tls_start_client(c->fd, c->host, level, &rfd, &wfd, &pid, info, sizeof info) < 0) {
+		fail_set(f, 0, "4.7.5", "TLS handshake with %s[%s] failed: %s", c->host, c->ip, info);
+		c->broken = 1;
+		return -1;
+	}
+	/* non-blocking, so the io.c timeouts bound every read and write */
+	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
+	fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->helper = pid;
+	c->tls = 1;
+	rbuf_init(&c->r, rfd, 1000);
+	wbuf_init(&c->w, wfd, 1000);
+	log_msg("TLS connection established to %s[%s]:%u: %s", c->host, c->ip, c->port, info);
+	return session_hello(c, f);
 }

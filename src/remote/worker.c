@@ -129,7 +129,9 @@ static void deliver(struct batch *b)
 		if (b->job[i].index >= e.nrcpt) job_result(&b->job[i], 'Z', "4.3.0", "no such recipient in %s", b->qid);
 
 	int done = 0;
-	if (conn.fd >= 0 && strcmp(conn.key, b->route.dest) == 0 && !conn.broken) {
+	char policy[sizeof conn.policy];
+	conn_policy(policy, sizeof policy);
+	if (conn.fd >= 0 && strcmp(conn.key, b->route.dest) == 0 && !conn.broken && strcmp(conn.policy, policy) == 0) {
 		done = transaction(&conn, b, &e, fd, 1) == 0;
 		if (!done) conn_close(&conn, 0);
 	} else if (conn.fd >= 0) {

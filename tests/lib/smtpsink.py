@@ -9,14 +9,14 @@ dot-unstuffing undone by us, not by the client).
         ... s.port ...
         s.wait(1); s.messages[0]["data"]
 """
-import socket, threading, time, base64
+import socket, ssl, threading, time, base64
 
 
 class Sink:
     def __init__(self, port=0, caps=("PIPELINING", "8BITMIME", "DSN", "SIZE 10240000"),
                  greeting="220 sink.test ESMTP", ehlo_ok=True, mail=None, rcpt=None,
                  data="354 go ahead", done="250 2.0.0 Ok: queued", auth=None, host="127.0.0.1",
-                 family=socket.AF_INET, close_after=None):
+                 family=socket.AF_INET, close_after=None, tls=None):
         self.caps = list(caps)
         self.greeting = greeting
         self.ehlo_ok = ehlo_ok
@@ -26,6 +26,11 @@ class Sink:
         self.done_reply = done
         self.auth = auth              # (user, password) required before MAIL
         self.close_after = close_after  # close each connection after N transactions
+        self.tls = None               # (certfile, keyfile): offer STARTTLS
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
+            self.caps = self.caps + ["STARTTLS"]
         self.messages = []
         self.connections = 0
         self.commands = []            # every command line seen, in order
@@ -63,9 +68,10 @@ class Sink:
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
+        conn = {"c": c}
         f = c.makefile("rb")
         def say(line):
-            c.sendall(line.encode() + b"\r\n")
+            conn["c"].sendall(line.encode() + b"\r\n")
         try:
             say(self.greeting)
             if not self.greeting.startswith("220"):
@@ -165,6 +171,18 @@ class Sink:
                     say(self.done_reply)
                     if self.close_after and ntx >= self.close_after:
                         return
+                elif verb == "STARTTLS" and self.tls:
+                    say("220 2.0.0 Ready to start TLS")
+                    try:
+                        conn["c"] = self.tls.wrap_socket(conn["c"], server_side=True)
+                    except (ssl.SSLError, OSError):
+                        with self.lock:
+                            self.commands.append("TLS-FAILED")
+                        return
+                    f = conn["c"].makefile("rb")
+                    tx = None
+                    with self.lock:
+                        self.commands.append("TLS-OK")
                 elif verb == "RSET":
                     tx = None
                     say("250 2.0.0 Ok")
@@ -179,7 +197,7 @@ class Sink:
             return
         finally:
             try:
-                c.close()
+                conn["c"].close()
             except OSError:
                 pass
 
