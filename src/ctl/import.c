@@ -185,6 +185,25 @@ static void report_unknown(struct import *im, const char *where, const char *nam
 	not_mapped(im, where, name, msg);
 }
 
+/* a number, time, size or boolean yubin cannot parse is written as it is
+ * (yubin-ctl check then reports it), but said here first */
+static void check_value(const char *where, const struct setting *st, const char *v)
+{
+	size_t n = strlen(v);
+	long long ll;
+	int b, bad = 0;
+	if (strchr(v, '$')) return;
+	switch (st->kind) {
+	case SK_TIME: bad = parse_time(v, n, st->unit, &ll) < 0; break;
+	case SK_SIZE: bad = parse_size(v, n, &ll) < 0; break;
+	case SK_INT: bad = parse_int(v, n, &ll) < 0; break;
+	case SK_BOOL: bad = parse_bool(v, n, &b) < 0; break;
+	default: break;
+	}
+	if (bad) printf("%s: %s: warning: \"%s\" is not a value yubin reads here (yubin-ctl config -d shows the form)\n",
+	                where, st->name, v);
+}
+
 /* one parameter: where it goes, or why it goes nowhere */
 static void map_param(struct import *im, const char *where, const char *name, const char *raw, const char *prefix)
 {
@@ -195,6 +214,7 @@ static void map_param(struct import *im, const char *where, const char *name, co
 		not_mapped(im, where, name, "name too long");
 	} else if (setting_find(name)) {
 		char *v = import_rewrite(im, name, value, &why);
+		if (v) check_value(where, setting_find(name), v);
 		if (v) import_write(im, target, v);
 		else not_mapped(im, where, name, why);
 		free(v);

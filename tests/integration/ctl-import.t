@@ -330,13 +330,15 @@ bad = os.path.join(tmp, "postfix-bad")
 os.makedirs(bad)
 with open(os.path.join(bad, "main.cf"), "w") as fh:
     fh.write("transport_maps = ldap:/etc/postfix/ldap-transport.cf\nthis line is nonsense\n"
-             "relayhost = mailhost:25\nmyhostname = a\nmyhostname = b\n")
+             "relayhost = mailhost:25\nmyhostname = a\nmyhostname = b\nsmtpd_recipient_limit = lots\n")
 r = run_import(os.path.join(tmp, "root-004"), bad)
 out = r.stdout.decode()
 t.ok(re.search(r"transport_maps: not mapped: names a table type yubin does not read", out), "ldap: table reported", out)
 t.ok(re.search(r"main\.cf:2: not mapped: not a \"name = value\" line", out), "a malformed line reported", out)
 t.eq(ctl(os.path.join(tmp, "root-004"), "relayhost"), "mailhost:25\n", "host:port is not taken for a table")
 t.eq(ctl(os.path.join(tmp, "root-004"), "myhostname"), "b\n", "the last definition wins, as in Postfix")
+t.ok(re.search(r'main\.cf:6: smtpd_recipient_limit: warning: "lots" is not a value yubin reads', out),
+     "a value of the wrong kind is warned about", out)
 with open(os.path.join(bad, "main.cf"), "w") as fh:
     fh.write("transport_maps = hash:/etc/postfix/missing-table\n")
 r = run_import(os.path.join(tmp, "root-004"), bad)
