@@ -147,6 +147,16 @@ int qclient_write(struct qclient *q, const void *p, size_t n)
 	return 0;
 }
 
+int qclient_hold(struct qclient *q)
+{
+	if (q->failed) return -1;
+	if (wbuf_put(q->w, "Q\n", 2) < 0) {
+		q->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int qclient_commit(struct qclient *q, char *reply, size_t max)
 {
 	char line[512];

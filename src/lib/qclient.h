@@ -4,7 +4,9 @@
  *   caller: envelope records (qfile.h, R lines without the state byte),
  *           then a blank line
  *   queue:  "ID\n"                       the id the message will have
- *   caller: the message as chunks "<len>\n<len bytes>", ending with "0\n"
+ *   caller: the message as chunks "<len>\n<len bytes>", ending with "0\n";
+ *           a line "Q\n" among them (or a Q record in the envelope) puts
+ *           the message into queue/hold instead of queue/incoming
  *   queue:  "ok ID\n" once the message and its directory entry are
  *           fsynced, or "defer <x.y.z> <text>\n" / "reject <x.y.z> <text>\n"
  *   ...the caller may send the next envelope, or close stdin.
@@ -43,6 +45,8 @@ int qclient_open(struct qclient *q);
  * q->id holds the queue id. */
 int qclient_begin(struct qclient *q, const struct buf *env);
 int qclient_write(struct qclient *q, const void *p, size_t n);
+/* This message goes to queue/hold (a HOLD action); before the commit. */
+int qclient_hold(struct qclient *q);
 /* End the message and wait for the verdict. 0: queued durably. -1: not
  * queued; reply holds "4.3.0 text" or "5.x.x text" (first char tells which). */
 int qclient_commit(struct qclient *q, char *reply, size_t max);

@@ -13,7 +13,9 @@
  *
  * A recipient's state byte is rewritten in place with one pwrite, so the
  * file never changes size after it is committed. The envelope a caller
- * sends yubin-queue uses the same records, with R lines lacking <st>. */
+ * sends yubin-queue uses the same records, with R lines lacking <st>, and
+ * may add Q<reason>: yubin-queue then puts the file into queue/hold
+ * (a HOLD action) and does not store the record. */
 #ifndef YUBIN_QFILE_H
 #define YUBIN_QFILE_H
 

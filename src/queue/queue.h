@@ -13,6 +13,7 @@ struct session {
 	int tmpfd;
 	char tmpname[64];
 	const char *dsn, *why;   /* why the session failed */
+	int hold;                /* this message goes to queue/hold (a 'Q' record or line) */
 	int err;
 };
 

@@ -18,6 +18,7 @@
 #define CHUNK_MAX (1u << 20)
 
 int tmpdir = -1, incomingdir = -1;
+static int holddir = -1; /* for messages a HOLD action sent to queue/hold */
 
 static int open_dir(const char *rel)
 {
@@ -32,6 +33,7 @@ void queue_open_dirs(void)
 {
 	tmpdir = open_dir(QDIR_TMP);
 	incomingdir = open_dir(QDIR_INCOMING);
+	holddir = open_dir(QDIR_HOLD);
 }
 
 static int failed(struct session *s, const char *dsn, const char *why)
@@ -50,7 +52,7 @@ static void abandon(struct session *s)
 	*s->tmpname = 0;
 }
 
-static int record_type_ok(char t) { return t && strchr("SRENBACH", t); }
+static int record_type_ok(char t) { return t && strchr("SRENBACHQ", t); }
 
 /* The caller's envelope into the file (R lines get the ' ' state byte).
  * 0 done, 1 a clean EOF before any record, -1 failure. */
@@ -67,6 +69,10 @@ static int read_envelope(struct session *s)
 		if (!record_type_ok(line[0]) || !qrec_value_ok(line + 1, len - 1))
 			return failed(s, "4.3.0", "bad envelope record");
 		if (line[0] == 'S' && saw_sender++) return failed(s, "4.3.0", "two senders in envelope");
+		if (line[0] == 'Q') { /* hold: where the file goes, not a record of it */
+			s->hold = 1;
+			continue;
+		}
 		if (line[0] == 'R') {
 			const char *t1 = memchr(line + 1, '\t', len - 1);
 			const char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(line + len - t1 - 1)) : NULL;
@@ -92,6 +98,10 @@ static int read_message(struct session *s)
 	for (;;) {
 		if (rbuf_getline(&s->in, line, sizeof line, &len, NULL) != IO_OK)
 			return failed(s, "4.3.0", "message truncated");
+		if (len == 1 && line[0] == 'Q') { /* a HOLD found while the message streamed */
+			s->hold = 1;
+			continue;
+		}
 		long long n;
 		if (parse_int(line, len, &n) < 0 || n > CHUNK_MAX) return failed(s, "4.3.0", "bad chunk header");
 		if (n == 0) return 0;
@@ -120,6 +130,7 @@ static int queue_one(struct session *s)
 	struct stat st;
 	char id[QID_MAX], head[64];
 
+	s->hold = 0;
 	gettimeofday(&tv, NULL);
 	snprintf(s->tmpname, sizeof s->tmpname, "%ld.%ld.%u", (long)getpid(), (long)tv.tv_usec,
 	         __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
@@ -147,13 +158,14 @@ static int queue_one(struct session *s)
 	int c = close(s->tmpfd);
 	s->tmpfd = -1;
 	if (c < 0) return failed(s, "4.3.0", "close failed");
-	if (renameat(tmpdir, s->tmpname, incomingdir, id) < 0)
-		return failed(s, "4.3.0", "cannot rename into queue/incoming");
+	int dir = s->hold ? holddir : incomingdir;
+	if (renameat(tmpdir, s->tmpname, dir, id) < 0)
+		return failed(s, "4.3.0", s->hold ? "cannot rename into queue/hold" : "cannot rename into queue/incoming");
 	*s->tmpname = 0;
-	if (fsync(incomingdir) < 0) return failed(s, "4.3.0", "fsync of queue/incoming failed");
+	if (fsync(dir) < 0) return failed(s, "4.3.0", "fsync of the queue folder failed");
 
 	reply(s, "ok ", id);
-	qtrigger("n");
+	if (!s->hold) qtrigger("n");
 	return 0;
 }
 

@@ -121,6 +121,12 @@ int auth_client(struct conn *c, const struct route *r, struct fail *f);
  * dead before the server said anything (retry on a new one). */
 int transaction(struct conn *c, struct batch *b, const struct qenv *e, int fd, int reused);
 
+/* generic.c: smtp_generic_maps on what is sent; the address to send,
+ * and the header (rewritten) to w with *off moved past it: 0, -1 write
+ * error, -2 read error */
+const char *generic_addr(const char *addr);
+int generic_headers(struct wbuf *w, int fd, off_t *off);
+
 /* myself.c */
 int myself_is(const struct dns_addr *a, unsigned port);
 

@@ -83,7 +83,7 @@ static void lost(struct conn *c, struct batch *b, const struct reply *rp, enum s
 
 static int add_mail(struct buf *cmd, const struct conn *c, const struct qenv *e, long long size, int eight)
 {
-	int r = buf_adds(cmd, "MAIL FROM:<") | buf_adds(cmd, e->sender ? e->sender : "") | buf_adds(cmd, ">");
+	int r = buf_adds(cmd, "MAIL FROM:<") | buf_adds(cmd, generic_addr(e->sender ? e->sender : "")) | buf_adds(cmd, ">");
 	if (c->caps.size) r |= buf_addf(cmd, " SIZE=%lld", size);
 	if (eight && c->caps.eightbit) r |= buf_adds(cmd, " BODY=8BITMIME");
 	if (c->caps.dsn && e->ret && *e->ret) r |= buf_adds(cmd, " RET=") | buf_adds(cmd, e->ret);
@@ -94,7 +94,7 @@ static int add_mail(struct buf *cmd, const struct conn *c, const struct qenv *e,
 
 static int add_rcpt(struct buf *cmd, const struct conn *c, const struct qrcpt *q)
 {
-	int r = buf_adds(cmd, "RCPT TO:<") | buf_adds(cmd, q->addr) | buf_adds(cmd, ">");
+	int r = buf_adds(cmd, "RCPT TO:<") | buf_adds(cmd, generic_addr(q->addr)) | buf_adds(cmd, ">");
 	if (c->caps.dsn && q->notify && *q->notify) r |= buf_adds(cmd, " NOTIFY=") | buf_adds(cmd, q->notify);
 	if (c->caps.dsn && q->orcpt && *q->orcpt) {
 		const char *semi = strchr(q->orcpt, ';');
@@ -112,6 +112,8 @@ static int send_body(struct conn *c, int fd, off_t off)
 	static char in[CHUNK];
 	int bol = 1;
 	c->w.timeout_ms = (int)timeout_of("smtp_data_xfer_timeout") * 1000;
+	int g = generic_headers(&c->w, fd, &off); /* smtp_generic_maps */
+	if (g < 0) return g;
 	for (;;) {
 		ssize_t n = pread(fd, in, sizeof in, off);
 		if (n < 0 && errno == EINTR) continue;

@@ -130,7 +130,9 @@ void transaction_reset(struct session *s)
 	}
 	s->nrcpt = 0;
 	s->in_mail = 0;
+	s->hold = s->discard = 0;
 	buf_reset(&s->sender);
+	buf_reset(&s->sender_canon);
 	buf_reset(&s->envid);
 	s->size = 0;
 	s->body[0] = 0;

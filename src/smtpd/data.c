@@ -57,6 +57,9 @@ struct data {
 	int qfail;
 	size_t olen;
 	char out[IO_BUFSIZE];
+	/* header/body checks and header rewriting (cleanup.c); after out, so
+	 * data_init's memset leaves its buffers to inspect_begin */
+	struct inspect insp;
 };
 
 static void refuse(struct data *d, const char *why)
@@ -165,7 +168,7 @@ static void header_done(struct data *d)
 	d->fixups = 0;
 }
 
-static void put(struct data *d, const char *p, size_t n)
+static void put_raw(struct data *d, const char *p, size_t n)
 {
 	if (d->error) return;
 	if (!d->in_header) {
@@ -188,6 +191,20 @@ static void put(struct data *d, const char *p, size_t n)
 		header_done(d);
 	}
 	store(d, p + i, n - i);
+}
+
+static void inspected(void *arg, const char *p, size_t n) { put_raw(arg, p, n); }
+
+/* message bytes from the reader, through the inspection when there is one */
+static void put(struct data *d, const char *p, size_t n)
+{
+	if (d->error) return;
+	if (!d->insp.active) {
+		put_raw(d, p, n);
+		return;
+	}
+	content_feed(&d->insp.ct, p, n);
+	if (d->insp.reject[0]) refuse(d, d->insp.reject);
 }
 
 static void bare(struct data *d, const char *what)
@@ -266,7 +283,7 @@ static void add(struct buf *b, char type, const char *value, int *bad)
 static int envelope(struct session *s, struct buf *env)
 {
 	int bad = 0;
-	if (qenv_add(env, 'S', s->sender.len ? s->sender.s : "") < 0) bad = 1;
+	if (qenv_add(env, 'S', s->sender_canon.len ? s->sender_canon.s : s->sender.len ? s->sender.s : "") < 0) bad = 1;
 	for (size_t i = 0; i < s->nrcpt; i++)
 		if (qenv_add_rcpt(env, s->rcpt[i], s->rcpt_notify[i], s->rcpt_orcpt[i]) < 0) bad = 1;
 	add(env, 'E', s->envid.len ? s->envid.s : "", &bad);
@@ -275,6 +292,7 @@ static int envelope(struct session *s, struct buf *env)
 	add(env, 'C', s->addr.family ? s->ip : "", &bad);
 	add(env, 'H', s->helo, &bad);
 	add(env, 'A', s->login ? s->login : "", &bad);
+	add(env, 'Q', s->hold ? "hold" : "", &bad); /* an access table's HOLD: queue/hold */
 	return bad ? -1 : 0;
 }
 
@@ -361,6 +379,7 @@ static void data_init(struct data *d, struct session *s)
 	d->fixups = s->role == ROLE_SUBMISSION;
 	buf_free(&d->hdr);
 	d->hdr.max = FIXUP_HEADER_MAX;
+	inspect_begin(s, &d->insp, inspected, d);
 }
 
 /* Read the message up to its end; 0, or an io_status when the client
@@ -415,14 +434,29 @@ void cmd_data(struct session *s, char *arg, size_t len)
 	data_init(&d, s);
 	received(&d);
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	int held = s->hold; /* already in the envelope */
 	int st = read_message(&d);
 	if (st != 0) io_failed(s, st); /* session_end closes yubin-queue: nothing is queued */
+	if (d.insp.active && !d.error) {
+		content_finish(&d.insp.ct);
+		if (d.insp.reject[0]) refuse(&d, d.insp.reject);
+	}
 	if (d.fixups && !d.error) {
 		d.line_start = d.hdr.len; /* a message that is all header */
 		header_done(&d);
 	}
 	buf_free(&d.hdr);
 	to_queue(&d);
+	if (!d.error && !d.qfail && s->discard) {
+		/* DISCARD: the client hears "queued", and nothing is */
+		qclient_close(&s->q);
+		s->q_open = 0;
+		log_msg("%s: discarded: %s", qid, s->discard_why);
+		verdict(s, qid, 1, NULL);
+		transaction_reset(s);
+		return;
+	}
+	if (!d.error && !d.qfail && s->hold && !held && qclient_hold(&s->q) < 0) d.qfail = 1;
 	if (d.error || d.qfail) {
 		qclient_close(&s->q);
 		s->q_open = 0;

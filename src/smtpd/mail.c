@@ -122,9 +122,23 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 		reply_err(s, "%s", why);
 		goto out;
 	}
+	/* canonical_maps: the queue gets the rewritten sender; the policy
+	 * checks at RCPT see the one the client gave, as in Postfix */
+	struct buf canon = BUF_INIT;
+	int cr = canonical_envelope(s, 1, a.s, &canon);
+	if (cr < 0 || (cr > 0 && !addr_safe(&canon))) {
+		buf_free(&canon);
+		reply_err(s, "451 4.3.0 <%s>: Sender address rejected: Temporary lookup failure", a.s);
+		goto out;
+	}
 	transaction_reset(s);
 	buf_set(&s->sender, a.s, a.len);
 	buf_add(&s->sender, "", 0);
+	if (cr > 0) {
+		buf_set(&s->sender_canon, canon.s, canon.len);
+		buf_add(&s->sender_canon, "", 0);
+	}
+	buf_free(&canon);
 	if (envid.len) {
 		buf_set(&s->envid, envid.s, envid.len);
 		buf_add(&s->envid, "", 0);
@@ -216,18 +230,34 @@ void cmd_rcpt(struct session *s, char *arg, size_t len)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		goto out;
 	}
+	/* recipient_canonical_maps, canonical_maps: the queue gets the new
+	 * address, with the client's as ORCPT unless it gave one */
+	struct buf canon = BUF_INIT;
+	int cr = canonical_envelope(s, 0, a.s, &canon);
+	if (cr < 0 || (cr > 0 && (!addr_safe(&canon) || canon.len > QREC_MAX / 2))) {
+		buf_free(&canon);
+		log_reject(s, NULL, "RCPT", NULL, a.s, "451 4.3.0 Temporary lookup failure");
+		reply_err(s, "451 4.3.0 <%s>: Recipient address rejected: Temporary lookup failure", a.s);
+		goto out;
+	}
+	const char *final = cr > 0 ? canon.s : a.s;
+	if (cr > 0 && orcpt.len == 0 && (buf_adds(&orcpt, "rfc822;") < 0 || buf_adds(&orcpt, a.s) < 0)) die_nomem();
 	char why[600];
-	if (policy_rcpt(s, a.s, why, sizeof why) != 0) {
+	if (policy_rcpt(s, a.s, final, why, sizeof why) != 0) {
 		log_reject(s, NULL, "RCPT", NULL, a.s, why);
 		reply_err(s, "%s", why);
+		buf_free(&canon);
 		goto out;
 	}
 	for (size_t i = 0; i < s->nrcpt; i++)
-		if (strcmp(s->rcpt[i], a.s) == 0) { /* the same recipient twice gets one copy */
+		if (strcmp(s->rcpt[i], final) == 0) { /* the same recipient twice gets one copy */
 			reply(s, "250 2.1.5 Ok");
+			buf_free(&canon);
 			goto out;
 		}
-	if (add_rcpt(s, a.s, notify, orcpt.s) < 0) {
+	int added = add_rcpt(s, final, notify, orcpt.s);
+	buf_free(&canon);
+	if (added < 0) {
 		reply(s, "452 4.3.1 Insufficient system storage");
 		goto out;
 	}

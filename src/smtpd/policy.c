@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "log.h"
 #include "recipient.h"
+#include "rewrite.h"
 #include "table.h"
 
 #include <stdarg.h>
@@ -24,7 +25,9 @@ enum { DUNNO = 0, PERMIT = 1, REJECT = 2 };
 struct check {
 	struct session *s;
 	const char *rcpt;
+	const char *final;     /* rcpt after canonical maps: what must exist */
 	const char *what;      /* "<x>: Recipient address rejected" ... */
+	const char *subject;   /* "<x>: Recipient address" */
 	char *reply;
 	size_t max;
 };
@@ -80,8 +83,30 @@ static int unknown_domain(struct check *c, const char *addr, const char *kind, c
 	return say(c, "550 5.1.%c <%s>: %s address rejected: Domain not found", sub, addr, kind);
 }
 
-/* check_*_access: OK/PERMIT, REJECT [text], DEFER [text], DUNNO, or
- * "NNN text" with a 4xx/5xx code. */
+/* HOLD, DISCARD and WARN: logged as Postfix does, "<x>: Sender address
+ * triggers HOLD action" unless the table gives a text */
+static void note_action(struct check *c, const char *action, const char *word, const char *text)
+{
+	char line[700];
+	if (*text)
+		snprintf(line, sizeof line, "%s: %s", c->subject, text);
+	else
+		snprintf(line, sizeof line, "%s triggers %s action", c->subject, word);
+	log_action(c->s, NULL, action, "RCPT", NULL, c->rcpt, line);
+	struct session *s = c->s;
+	if (word[0] == 'H') {
+		s->hold = 1;
+		snprintf(s->hold_why, sizeof s->hold_why, "%.250s", line);
+	} else if (word[0] == 'D') {
+		s->discard = 1;
+		snprintf(s->discard_why, sizeof s->discard_why, "%.250s", line);
+	}
+}
+
+/* check_*_access: OK/PERMIT, REJECT [text], DEFER [text], DUNNO, "NNN
+ * text" with a 4xx/5xx code, DISCARD [text] (accept, then drop the whole
+ * message; ends the lists as OK does), HOLD [text] (the message waits in
+ * queue/hold) and WARN text (logged only); the last two go on. */
 static int access_result(struct check *c, const char *value)
 {
 	const char *sp = strchr(value, ' ');
@@ -91,6 +116,18 @@ static int access_result(struct check *c, const char *value)
 	if ((wl == 2 && strncasecmp(value, "OK", 2) == 0) || (wl == 6 && strncasecmp(value, "PERMIT", 6) == 0))
 		return PERMIT;
 	if (wl == 5 && strncasecmp(value, "DUNNO", 5) == 0) return DUNNO;
+	if (wl == 7 && strncasecmp(value, "DISCARD", 7) == 0) {
+		note_action(c, "discard", "DISCARD", text);
+		return PERMIT;
+	}
+	if (wl == 4 && strncasecmp(value, "HOLD", 4) == 0) {
+		note_action(c, "hold", "HOLD", text);
+		return DUNNO;
+	}
+	if (wl == 4 && strncasecmp(value, "WARN", 4) == 0) {
+		note_action(c, "warn", "WARN", text);
+		return DUNNO;
+	}
 	if (wl == 6 && strncasecmp(value, "REJECT", 6) == 0)
 		return say(c, "554 5.7.1 %s: %s", c->what, *text ? text : "Access denied");
 	if (wl == 5 && strncasecmp(value, "DEFER", 5) == 0)
@@ -106,10 +143,10 @@ static int access_result(struct check *c, const char *value)
 	return DUNNO;
 }
 
-static int check_access(struct check *c, const char *spec, const char *key, int is_addr)
+static int check_access(struct check *c, const char *spec, enum access_kind kind, const char *addr)
 {
 	char *v = NULL;
-	int r = is_addr ? table_lookup_addr(spec, key, &v) : table_lookup(spec, key, &v);
+	int r = access_lookup(c->s, kind, spec, addr, &v);
 	if (r < 0) return say(c, "451 4.3.0 %s: Temporary lookup failure", c->what);
 	int out = r > 0 ? access_result(c, v) : DUNNO;
 	free(v);
@@ -143,7 +180,7 @@ static int word(struct check *c, const char *w, const char *next, int *skip)
 	if (!strcasecmp(w, "reject_unknown_sender_domain"))
 		return unknown_domain(c, s->sender.len ? s->sender.s : "", "Sender", '8');
 	if (!strcasecmp(w, "reject_unlisted_recipient")) {
-		enum recipient_status r = recipient_check(rcpt);
+		enum recipient_status r = recipient_check(c->final);
 		if (r == RCPT_TEMPFAIL) return say(c, "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
 		if (r == RCPT_UNKNOWN) return -1; /* the unlisted reply, made by the caller */
 		return DUNNO;
@@ -158,13 +195,11 @@ static int word(struct check *c, const char *w, const char *next, int *skip)
 		}
 		*skip = 1;
 		switch (w[6]) {
-		case 'c': case 'C': {
-			int r = check_access(c, next, s->ip, 0);
-			return r == DUNNO && strcmp(s->host, "unknown") ? check_access(c, next, s->host, 0) : r;
-		}
-		case 'h': case 'H': return check_access(c, next, s->helo, 0);
-		case 's': case 'S': return s->sender.len ? check_access(c, next, s->sender.s, 1) : DUNNO;
-		default: return check_access(c, next, rcpt, 1);
+		case 'c': case 'C': return check_access(c, next, ACCESS_CLIENT, NULL);
+		case 'h': case 'H': return s->helo[0] ? check_access(c, next, ACCESS_HELO, NULL) : DUNNO;
+		/* the null sender is looked up as smtpd_null_access_lookup_key, <> */
+		case 's': case 'S': return check_access(c, next, ACCESS_SENDER, s->sender.len ? s->sender.s : "<>");
+		default: return check_access(c, next, ACCESS_RECIPIENT, rcpt);
 		}
 	}
 	log_msg("warning: unknown smtpd restriction \"%s\"", w);
@@ -202,26 +237,47 @@ static int eval_list(struct check *c, const char *setting)
 	return DUNNO;
 }
 
-int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max)
+/* relocated_maps: "550 5.1.6 ... User has moved to <new place>" */
+static int relocated(struct check *c)
 {
-	char client[400], helo[300], sender[300], recipient[300];
-	snprintf(client, sizeof client, "<%s>: Client host rejected", client_name(s));
-	snprintf(helo, sizeof helo, "<%s>: Helo command rejected", s->helo);
-	snprintf(sender, sizeof sender, "<%s>: Sender address rejected", s->sender.len ? s->sender.s : "");
-	snprintf(recipient, sizeof recipient, "<%s>: Recipient address rejected", rcpt);
-	const struct { const char *setting, *what; } lists[] = {
-		{ "smtpd_client_restrictions", client },
-		{ "smtpd_helo_restrictions", helo },
-		{ "smtpd_sender_restrictions", sender },
-		{ "smtpd_recipient_restrictions", recipient },
-	};
-	struct check c = { s, rcpt, NULL, reply, max };
-	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-		c.what = lists[i].what;
-		if (eval_list(&c, lists[i].setting) == REJECT) return 1;
+	if (!rewrite_tables_exist("relocated_maps")) return DUNNO;
+	const char *const *specs;
+	size_t n = cfg_list("relocated_maps", &specs);
+	for (size_t i = 0; i < n; i++) {
+		char *v = NULL;
+		int r = table_lookup_addr(specs[i], c->rcpt, &v);
+		if (r < 0) return say(c, "451 4.3.0 <%s>: Recipient address rejected: Temporary lookup failure", c->rcpt);
+		if (r > 0) {
+			int out = say(c, "550 5.1.6 <%s>: Recipient address rejected: User has moved to %.300s", c->rcpt, v);
+			free(v);
+			return out;
+		}
 	}
-	enum recipient_status r = recipient_check(rcpt);
+	return DUNNO;
+}
+
+int policy_rcpt(struct session *s, const char *rcpt, const char *final, char *reply, size_t max)
+{
+	char subj[4][400], what[4][sizeof subj[0] + 10];
+	snprintf(subj[0], sizeof subj[0], "<%s>: Client host", client_name(s));
+	snprintf(subj[1], sizeof subj[1], "<%s>: Helo command", s->helo);
+	snprintf(subj[2], sizeof subj[2], "<%s>: Sender address", s->sender.len ? s->sender.s : "");
+	snprintf(subj[3], sizeof subj[3], "<%s>: Recipient address", rcpt);
+	static const char *const lists[] = { "smtpd_client_restrictions", "smtpd_helo_restrictions",
+		                             "smtpd_sender_restrictions", "smtpd_recipient_restrictions" };
+	struct check c = { s, rcpt, final, NULL, NULL, reply, max };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(what[i], sizeof what[i], "%.399s rejected", subj[i]);
+		c.what = what[i];
+		c.subject = subj[i];
+		if (eval_list(&c, lists[i]) == REJECT) return 1;
+	}
+	if (relocated(&c) == REJECT) return 1;
+	enum recipient_status r = recipient_check(final);
 	if (r == RCPT_TEMPFAIL) return say(&c, "451 4.3.0 <%s>: Temporary lookup failure", rcpt), 1;
-	if (r == RCPT_UNKNOWN) return unlisted_reply(&c), 1;
+	if (r == RCPT_UNKNOWN) {
+		c.rcpt = final;
+		return unlisted_reply(&c), 1;
+	}
 	return 0;
 }

@@ -71,13 +71,19 @@ void flush_if_idle(struct session *s)
 	}
 }
 
-void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
-                const char *text)
+void log_action(struct session *s, const char *qid, const char *action, const char *stage, const char *sender,
+                const char *rcpt, const char *text)
 {
 	if (!sender) sender = s->in_mail && s->sender.s ? s->sender.s : "";
 	if (!rcpt) rcpt = s->nrcpt ? s->rcpt[0] : "";
-	log_msg("%s: reject: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", qid ? qid : "NOQUEUE", stage,
+	log_msg("%s: %s: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", qid ? qid : "NOQUEUE", action, stage,
 	        client_name(s), text, sender, rcpt, s->proto, s->helo);
+}
+
+void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
+                const char *text)
+{
+	log_action(s, qid, "reject", stage, sender, rcpt, text);
 }
 
 /* Postfix's per-command summary: "ehlo=1 mail=1 rcpt=0/1 data=1 quit=1 commands=4/5" */

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "cidr.h"
+#include "content.h"
 #include "io.h"
 #include "qclient.h"
 
@@ -39,6 +40,7 @@ struct session {
 	/* the transaction */
 	int in_mail;
 	struct buf sender;    /* "" for <> */
+	struct buf sender_canon; /* after canonical rewriting; empty when unchanged */
 	long long size;       /* declared SIZE=, 0 if none */
 	char body[10];        /* "", 7BIT or 8BITMIME */
 	char ret[5];          /* "", FULL or HDRS */
@@ -46,6 +48,10 @@ struct session {
 	char **rcpt;          /* accepted recipients */
 	char **rcpt_notify, **rcpt_orcpt;
 	size_t nrcpt, caprcpt;
+	/* HOLD and DISCARD actions of access tables and header/body checks:
+	 * the message goes to queue/hold, or is accepted and dropped */
+	int hold, discard;
+	char hold_why[256], discard_why[256];
 
 	/* the queue writer, kept for every message of the connection */
 	struct qclient q;
@@ -92,6 +98,9 @@ void io_failed(struct session *s, int status) __attribute__((noreturn));
  * NULL mean the transaction's (its first recipient) */
 void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
                 const char *text);
+/* the same line for other actions: "hold", "discard", "warning", ... */
+void log_action(struct session *s, const char *qid, const char *action, const char *stage, const char *sender,
+                const char *rcpt, const char *text);
 
 /* commands.c */
 void command_loop(struct session *s) __attribute__((noreturn));
@@ -101,8 +110,15 @@ void transaction_reset(struct session *s);
 void cmd_mail(struct session *s, char *arg, size_t len);
 void cmd_rcpt(struct session *s, char *arg, size_t len);
 
-/* policy.c: 0 accept; otherwise the reply to give is in reply */
-int policy_rcpt(struct session *s, const char *rcpt, char *reply, size_t max);
+/* policy.c: 0 accept; otherwise the reply to give is in reply. The
+ * restriction lists and relocated_maps see rcpt as the client gave it;
+ * the unknown-user check sees final, the address after canonical maps. */
+int policy_rcpt(struct session *s, const char *rcpt, const char *final, char *reply, size_t max);
+
+/* access.c: the value check_*_access finds for the session's client or
+ * HELO name, or for addr; 1 found (*value malloc'd), 0 none, -1 failure */
+enum access_kind { ACCESS_CLIENT, ACCESS_HELO, ACCESS_SENDER, ACCESS_RECIPIENT };
+int access_lookup(struct session *s, enum access_kind kind, const char *spec, const char *addr, char **value);
 
 /* limits.c: per-client limits through yubin-anvil; connect ends the
  * session with 421 when over a limit, the others return -1 after a 450 */
@@ -110,6 +126,24 @@ void limits_connect(struct session *s);
 int limits_mail(struct session *s);
 int limits_rcpt(struct session *s);
 int limits_auth(struct session *s);
+
+/* cleanup.c: canonical rewriting of an envelope address (1 rewritten
+ * into out, 0 unchanged, -1 table failure), and the inspection of a
+ * message (header_checks, body_checks, header rewriting) between the DATA
+ * reader and the queue: inspect_begin sets it up for one message and
+ * returns 1 when there is anything to do; the message then goes through
+ * content_feed(&in->ct, ...) and comes out at out(arg, ...). */
+int canonical_envelope(struct session *s, int sender, const char *addr, struct buf *out);
+struct inspect {
+	struct session *s;
+	struct content ct;
+	int active;
+	char reject[320];      /* the reply once a check refused the message */
+	char hpath[4096], bpath[4096];
+	void (*emit)(void *arg, const char *p, size_t n);
+	void *emit_arg;
+};
+int inspect_begin(struct session *s, struct inspect *in, void (*out)(void *arg, const char *p, size_t n), void *arg);
 
 /* data.c */
 void cmd_data(struct session *s, char *arg, size_t len);
