@@ -143,12 +143,24 @@ static int access_result(struct check *c, const char *value)
 	return DUNNO;
 }
 
+/* A table's verdict names what it looked at, whichever list it is in:
+ * "<x>: Sender address rejected" for check_sender_access, as Postfix. */
 static int check_access(struct check *c, const char *spec, enum access_kind kind, const char *addr)
 {
+	static const char *const label[] = { "Client host", "Helo command", "Sender address", "Recipient address" };
+	char subject[400], what[sizeof subject + 10];
+	struct session *s = c->s;
+	const char *who = kind == ACCESS_CLIENT ? client_name(s) : kind == ACCESS_HELO ? s->helo
+	                : kind == ACCESS_SENDER ? (s->sender.len ? s->sender.s : "") : addr;
+	snprintf(subject, sizeof subject, "<%.300s>: %s", who, label[kind]);
+	snprintf(what, sizeof what, "%s rejected", subject);
+	struct check k = *c;
+	k.subject = subject;
+	k.what = what;
 	char *v = NULL;
-	int r = access_lookup(c->s, kind, spec, addr, &v);
-	if (r < 0) return say(c, "451 4.3.0 %s: Temporary lookup failure", c->what);
-	int out = r > 0 ? access_result(c, v) : DUNNO;
+	int r = access_lookup(s, kind, spec, addr, &v);
+	if (r < 0) return say(&k, "451 4.3.0 %s: Temporary lookup failure", k.what);
+	int out = r > 0 ? access_result(&k, v) : DUNNO;
 	free(v);
 	return out;
 }
