@@ -3,6 +3,7 @@
  * canonicalization, and the DKIM-Signature field (rsa-sha256,
  * relaxed/relaxed, From oversigned). Verification is in dkimverify.c. */
 #include "dkim.h"
+#include "mime.h"
 #include "sasl.h"
 
 #include <errno.h>
@@ -122,6 +123,59 @@ out:
 void dkim_key_free(struct dkim_key *k)
 {
 	explicit_bzero(k, sizeof *k);
+}
+
+/* DER: tag, length, content */
+static int der_put(struct buf *b, unsigned char tag, const void *p, size_t n)
+{
+	unsigned char h[6];
+	size_t hl = 0;
+	h[hl++] = tag;
+	if (n < 0x80) h[hl++] = (unsigned char)n;
+	else if (n < 0x100) { h[hl++] = 0x81; h[hl++] = (unsigned char)n; }
+	else if (n < 0x10000) { h[hl++] = 0x82; h[hl++] = (unsigned char)(n >> 8); h[hl++] = (unsigned char)n; }
+	else return -1;
+	return buf_add(b, h, hl) | buf_add(b, p, n);
+}
+
+/* an unsigned big-endian integer as a DER INTEGER */
+static int der_uint(struct buf *b, const unsigned char *p, size_t n)
+{
+	struct buf v = BUF_INIT;
+	while (n > 1 && *p == 0) { p++; n--; }
+	int r = (n && (p[0] & 0x80) ? buf_addc(&v, 0) : 0) | buf_add(&v, p, n);
+	r |= der_put(b, 0x02, v.s, v.len);
+	buf_free(&v);
+	return r;
+}
+
+int dkim_key_record_make(const struct dkim_key *k, struct buf *out)
+{
+	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+	                                     0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+	unsigned char n[512], e[4];
+	struct buf ints = BUF_INIT, rsapub = BUF_INIT, bits = BUF_INIT, spki = BUF_INIT;
+	int r = -1;
+	size_t nlen = br_rsa_compute_modulus_get_default()(NULL, k->rsa);
+	uint32_t pe = br_rsa_compute_pubexp_get_default()(k->rsa);
+	if (nlen == 0 || nlen > sizeof n || pe == 0 || br_rsa_compute_modulus_get_default()(n, k->rsa) != nlen) return -1;
+	e[0] = (unsigned char)(pe >> 24); e[1] = (unsigned char)(pe >> 16); e[2] = (unsigned char)(pe >> 8); e[3] = (unsigned char)pe;
+	if (der_uint(&ints, n, nlen) | der_uint(&ints, e, 4)) goto out;
+	if (der_put(&rsapub, 0x30, ints.s, ints.len) | buf_addc(&bits, 0) | buf_add(&bits, rsapub.s, rsapub.len)) goto out;
+	struct buf body = BUF_INIT;
+	int rr = buf_add(&body, alg, sizeof alg) | der_put(&body, 0x03, bits.s, bits.len);
+	rr |= der_put(&spki, 0x30, body.s, body.len);
+	buf_free(&body);
+	if (rr) goto out;
+	char b64[1400];
+	if (sasl_b64_encode(spki.s, spki.len, b64, sizeof b64) < 0) goto out;
+	r = buf_adds(out, "v=DKIM1; k=rsa; p=") | buf_adds(out, b64);
+out:
+	buf_free(&ints);
+	buf_free(&rsapub);
+	buf_free(&bits);
+	buf_free(&spki);
+	return r ? -1 : 0;
 }
 
 /* ---- the body ---- */
@@ -414,4 +468,43 @@ out:
 	if (rc < 0) out->len = start;
 	free(fl);
 	return rc;
+}
+
+struct from_dom {
+	char *out;
+	size_t max;
+	int n, bad;
+};
+
+static int from_one(const struct mime_addr *a, void *arg)
+{
+	struct from_dom *d = arg;
+	if (!a->local || !a->domain) return 0;   /* group start/end */
+	if (d->n++ || a->domain_len == 0 || a->domain_len >= d->max) { d->bad = 1; return 0; }
+	for (size_t i = 0; i < a->domain_len; i++) {
+		char c = a->domain[i];
+		d->out[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	d->out[a->domain_len] = 0;
+	return 0;
+}
+
+int dkim_from_domain(const char *hdr, size_t hlen, char *out, size_t max)
+{
+	struct dkim_field *fl = malloc(DKIM_FIELDS_MAX * sizeof *fl);
+	struct buf scratch = BUF_INIT;
+	struct from_dom d = { out, max, 0, 0 };
+	int nfrom = 0;
+	if (!fl) return -1;
+	size_t nf = dkim_fields(hdr, hlen, fl, DKIM_FIELDS_MAX);
+	for (size_t i = 0; i < nf; i++) {
+		if (!field_is(hdr, &fl[i], "from", 4)) continue;
+		if (nfrom++) { d.bad = 1; break; }
+		const char *v = memchr(hdr + fl[i].off, ':', fl[i].len) + 1;
+		size_t vn = fl[i].len - (size_t)(v - (hdr + fl[i].off));
+		if (mime_addr_list(v, vn, &scratch, from_one, &d) < 0) d.bad = 1;
+	}
+	buf_free(&scratch);
+	free(fl);
+	return d.bad || d.n != 1 ? -1 : 0;
 }

@@ -29,6 +29,9 @@ struct dkim_key {
 };
 int dkim_key_load(struct dkim_key *k, const char *path, char *err, size_t emax);
 void dkim_key_free(struct dkim_key *k);
+/* The DNS TXT record that publishes k's public key, "v=DKIM1; k=rsa;
+ * p=<base64 SubjectPublicKeyInfo>", appended to out. 0 or -1. */
+int dkim_key_record_make(const struct dkim_key *k, struct buf *out);
 
 /* The body hash, streaming: relaxed or simple canonicalization, an
  * optional length limit (l=; -1 none). */
@@ -75,6 +78,11 @@ int dkim_hash_headers(const char *hdr, const struct dkim_field *fl, size_t nf, c
  * From field, or the RSA signing failed). */
 int dkim_sign(const char *hdr, size_t hlen, const unsigned char bh[32], const char *domain, const char *selector,
               const struct dkim_key *k, long long t, const char *eol, struct buf *out);
+
+/* The domain of the message's author: the single mailbox of the single
+ * From field, lower case, into out. 0, or -1 (no From, several From
+ * fields or mailboxes, no domain, too long). DMARC uses it as well. */
+int dkim_from_domain(const char *hdr, size_t hlen, char *out, size_t max);
 
 /* ---- verification ---- */
 enum dkim_result { DKIM_NONE = 0, DKIM_PASS, DKIM_FAIL, DKIM_NEUTRAL, DKIM_TEMPERROR, DKIM_PERMERROR };

@@ -6,6 +6,7 @@
  * command waits for its reply. Each stage has its own timeout
  * (smtp_mail_timeout, smtp_rcpt_timeout, smtp_data_*_timeout). */
 #include "remote.h"
+#include "dkimsign.h"
 #include "buf.h"
 #include "control.h"
 #include "esmtp.h"
@@ -235,7 +236,8 @@ int transaction(struct conn *c, struct batch *b, const struct qenv *e, int fd, i
 		} else if (rp.code != 354 && accepted) {
 			said(c, b, NULL, &rp, ST_DATA);
 		} else if (rp.code == 354) {
-			int s = send_body(c, fd, e->msg_off);
+			int s = dkim_outgoing(&c->w, e, fd, b->qid); /* dkimsign.c */
+			if (s == 0) s = send_body(c, fd, e->msg_off);
 			if (s == -2) {
 				/* our own read failed: the server must not keep a partial message */
 				c->broken = 1;

@@ -131,6 +131,10 @@ static void test_key(void)
 	dkim_key_free(&k);
 	write_key(key_pkcs8);
 	ok(dkim_key_load(&k, keyfile, err, sizeof err) == 0 && k.rsa->n_bitlen == 1024, "PKCS#8 key loads");
+	struct buf rec = BUF_INIT;
+	ok(dkim_key_record_make(&k, &rec) == 0, "key record made");
+	is_str(rec.s, key_record, "our key record is openssl's public key");
+	buf_free(&rec);
 	dkim_key_free(&k);
 	write_key("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
 	ok(dkim_key_load(&k, keyfile, err, sizeof err) < 0 && strstr(err, "no unencrypted RSA"), "no key: %s", err);
