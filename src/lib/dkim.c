@@ -79,6 +79,28 @@ static int pem_key(const unsigned char *text, size_t n, struct pem_out *der, int
 	return 0;
 }
 
+/* n and e from the RSAPrivateKey (PKCS#1) or PrivateKeyInfo (PKCS#8) DER:
+ * BearSSL's decoder keeps only the private parts */
+static int der_public(const unsigned char *p, size_t n, struct dkim_key *k)
+{
+	const unsigned char *seq, *v, *alg, *oct, *ni, *ei;
+	size_t sl, vl, al, ol, nl, el;
+	if (dkim_der_get(&p, &n, 0x30, &seq, &sl) < 0 || dkim_der_get(&seq, &sl, 0x02, &v, &vl) < 0) return -1;
+	if (sl && seq[0] == 0x30) {   /* PKCS#8: algorithm, then the PKCS#1 key in an OCTET STRING */
+		if (dkim_der_get(&seq, &sl, 0x30, &alg, &al) < 0 || dkim_der_get(&seq, &sl, 0x04, &oct, &ol) < 0) return -1;
+		if (dkim_der_get(&oct, &ol, 0x30, &seq, &sl) < 0 || dkim_der_get(&seq, &sl, 0x02, &v, &vl) < 0) return -1;
+	}
+	if (dkim_der_get(&seq, &sl, 0x02, &ni, &nl) < 0 || dkim_der_get(&seq, &sl, 0x02, &ei, &el) < 0) return -1;
+	while (nl && *ni == 0) { ni++; nl--; }
+	while (el && *ei == 0) { ei++; el--; }
+	if (!nl || nl > sizeof k->n || !el || el > sizeof k->e) return -1;
+	memcpy(k->n, ni, nl);
+	memcpy(k->e, ei, el);
+	k->nlen = nl;
+	k->elen = el;
+	return 0;
+}
+
 int dkim_key_load(struct dkim_key *k, const char *path, char *err, size_t emax)
 {
 	unsigned char *text = malloc(KEYFILE_MAX), *der = malloc(KEYFILE_MAX);
@@ -100,6 +122,7 @@ int dkim_key_load(struct dkim_key *k, const char *path, char *err, size_t emax)
 	struct pem_out o = { der, 0, KEYFILE_MAX, 0 };
 	if (pem_key(text, n, &o, &found) < 0 || o.over) { fail(err, emax, "%s: malformed PEM", path); goto out; }
 	if (!found) { fail(err, emax, "%s: no unencrypted RSA private key in the file", path); goto out; }
+	if (der_public(der, o.len, k) < 0) { fail(err, emax, "%s: not a usable RSA private key", path); goto out; }
 	br_skey_decoder_init(&k->dec);
 	br_skey_decoder_push(&k->dec, der, o.len);
 	if (br_skey_decoder_last_error(&k->dec) || br_skey_decoder_key_type(&k->dec) != BR_KEYTYPE_RSA) {
@@ -123,6 +146,31 @@ out:
 void dkim_key_free(struct dkim_key *k)
 {
 	explicit_bzero(k, sizeof *k);
+}
+
+int dkim_der_get(const unsigned char **p, size_t *n, int tag, const unsigned char **v, size_t *vl)
+{
+	const unsigned char *s = *p;
+	size_t left = *n, len;
+	if (left < 2 || s[0] != tag) return -1;
+	if (s[1] < 0x80) {
+		len = s[1];
+		s += 2;
+		left -= 2;
+	} else {
+		size_t k = s[1] & 0x7f;
+		if (k == 0 || k > 3 || left < 2 + k) return -1;
+		len = 0;
+		for (size_t i = 0; i < k; i++) len = len << 8 | s[2 + i];
+		s += 2 + k;
+		left -= 2 + k;
+	}
+	if (len > left) return -1;
+	*v = s;
+	*vl = len;
+	*p = s + len;
+	*n = left - len;
+	return 0;
 }
 
 /* DER: tag, length, content */
@@ -153,14 +201,9 @@ int dkim_key_record_make(const struct dkim_key *k, struct buf *out)
 {
 	static const unsigned char alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
 	                                     0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
-	unsigned char n[512], e[4];
 	struct buf ints = BUF_INIT, rsapub = BUF_INIT, bits = BUF_INIT, spki = BUF_INIT;
 	int r = -1;
-	size_t nlen = br_rsa_compute_modulus_get_default()(NULL, k->rsa);
-	uint32_t pe = br_rsa_compute_pubexp_get_default()(k->rsa);
-	if (nlen == 0 || nlen > sizeof n || pe == 0 || br_rsa_compute_modulus_get_default()(n, k->rsa) != nlen) return -1;
-	e[0] = (unsigned char)(pe >> 24); e[1] = (unsigned char)(pe >> 16); e[2] = (unsigned char)(pe >> 8); e[3] = (unsigned char)pe;
-	if (der_uint(&ints, n, nlen) | der_uint(&ints, e, 4)) goto out;
+	if (der_uint(&ints, k->n, k->nlen) | der_uint(&ints, k->e, k->elen)) goto out;
 	if (der_put(&rsapub, 0x30, ints.s, ints.len) | buf_addc(&bits, 0) | buf_add(&bits, rsapub.s, rsapub.len)) goto out;
 	struct buf body = BUF_INIT;
 	int rr = buf_add(&body, alg, sizeof alg) | der_put(&body, 0x03, bits.s, bits.len);

@@ -26,6 +26,8 @@
 struct dkim_key {
 	br_skey_decoder_context dec;
 	const br_rsa_private_key *rsa;
+	unsigned char n[512], e[8];   /* the public key, from the same DER */
+	size_t nlen, elen;
 };
 int dkim_key_load(struct dkim_key *k, const char *path, char *err, size_t emax);
 void dkim_key_free(struct dkim_key *k);
@@ -83,6 +85,10 @@ int dkim_sign(const char *hdr, size_t hlen, const unsigned char bh[32], const ch
  * From field, lower case, into out. 0, or -1 (no From, several From
  * fields or mailboxes, no domain, too long). DMARC uses it as well. */
 int dkim_from_domain(const char *hdr, size_t hlen, char *out, size_t max);
+
+/* One DER element of the given tag at *p (n bytes left): its content in
+ * *v, *vl; *p and *n move past it. 0 or -1. */
+int dkim_der_get(const unsigned char **p, size_t *n, int tag, const unsigned char **v, size_t *vl);
 
 /* ---- verification ---- */
 enum dkim_result { DKIM_NONE = 0, DKIM_PASS, DKIM_FAIL, DKIM_NEUTRAL, DKIM_TEMPERROR, DKIM_PERMERROR };

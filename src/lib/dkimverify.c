@@ -185,37 +185,12 @@ void dkim_sig_parse(const char *v, size_t n, struct dkim_sig *s)
 
 /* ---- key records ---- */
 
-static int der_get(const unsigned char **p, size_t *n, int tag, const unsigned char **v, size_t *vl)
-{
-	const unsigned char *s = *p;
-	size_t left = *n, len;
-	if (left < 2 || s[0] != tag) return -1;
-	if (s[1] < 0x80) {
-		len = s[1];
-		s += 2;
-		left -= 2;
-	} else {
-		size_t k = s[1] & 0x7f;
-		if (k == 0 || k > 3 || left < 2 + k) return -1;
-		len = 0;
-		for (size_t i = 0; i < k; i++) len = len << 8 | s[2 + i];
-		s += 2 + k;
-		left -= 2 + k;
-	}
-	if (len > left) return -1;
-	*v = s;
-	*vl = len;
-	*p = s + len;
-	*n = left - len;
-	return 0;
-}
-
 static int der_rsapub(const unsigned char *p, size_t n, br_rsa_public_key *pk)
 {
 	const unsigned char *seq, *ni, *ei;
 	size_t sl, nl, el;
-	if (der_get(&p, &n, 0x30, &seq, &sl) < 0) return -1;
-	if (der_get(&seq, &sl, 0x02, &ni, &nl) < 0 || der_get(&seq, &sl, 0x02, &ei, &el) < 0) return -1;
+	if (dkim_der_get(&p, &n, 0x30, &seq, &sl) < 0) return -1;
+	if (dkim_der_get(&seq, &sl, 0x02, &ni, &nl) < 0 || dkim_der_get(&seq, &sl, 0x02, &ei, &el) < 0) return -1;
 	while (nl && *ni == 0) { ni++; nl--; }
 	while (el && *ei == 0) { ei++; el--; }
 	if (!nl || !el) return -1;
@@ -233,11 +208,11 @@ static int der_pubkey(const unsigned char *p, size_t n, br_rsa_public_key *pk)
 {
 	const unsigned char *q = p, *seq, *alg, *oid, *bits;
 	size_t qn = n, sl, al, ol, bl;
-	if (der_get(&q, &qn, 0x30, &seq, &sl) < 0) return -1;
+	if (dkim_der_get(&q, &qn, 0x30, &seq, &sl) < 0) return -1;
 	if (sl && seq[0] == 0x02) return der_rsapub(p, n, pk);
-	if (der_get(&seq, &sl, 0x30, &alg, &al) < 0 || der_get(&alg, &al, 0x06, &oid, &ol) < 0) return -1;
+	if (dkim_der_get(&seq, &sl, 0x30, &alg, &al) < 0 || dkim_der_get(&alg, &al, 0x06, &oid, &ol) < 0) return -1;
 	if (ol != sizeof rsa_oid || memcmp(oid, rsa_oid, ol) != 0) return -3;
-	if (der_get(&seq, &sl, 0x03, &bits, &bl) < 0 || bl < 1 || bits[0] != 0) return -1;
+	if (dkim_der_get(&seq, &sl, 0x03, &bits, &bl) < 0 || bl < 1 || bits[0] != 0) return -1;
 	return der_rsapub(bits + 1, bl - 1, pk);
 }
 
