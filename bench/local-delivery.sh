@@ -1,16 +1,18 @@
 #!/bin/bash
-# local-delivery.sh NAME MAILDIR SENDMAIL [N=5000] [WRITERS=4] [SIZE=1024]
+# local-delivery.sh [N=5000] [WRITERS=4] [SIZE=1024]
 #
-# Injects N messages of SIZE bytes with the sendmail command SENDMAIL
-# (e.g. "/usr/sbin/sendmail" for Postfix, "env YUBIN_ROOT=... bin/sendmail"
-# for yubin) from WRITERS parallel writers, all to bench@example.test, and
-# times until all N are in MAILDIR (new/ + cur/). Then, with N/10 more
-# messages, counts the fsync-family calls made by the server processes
-# by the injecting commands and the server processes (FSYNC_PIDS: the
-# server's long-running pids, attached with strace -f).
-# Prints: RESULT name=NAME msgs=N secs=S msgs_per_s=R fsyncs_per_msg=F
+# Local delivery through the sendmail interface: N messages of SIZE bytes
+# injected with sendmail by WRITERS parallel writers, all to
+# bench@example.test, timed until all N are in the Maildir (new/ + cur/);
+# then, with N/10 more, the fsync-family calls made per message by the
+# injecting commands and the server (strace -f -c over both). Measured for
+# a throw-away yubin instance (bin/yubin-run) and, in the same run, for the
+# Postfix reference (../shared/bench/reference-up.sh: /usr/sbin/sendmail,
+# Maildir /var/tmp/refmail/example.test/bench) when it is up.
+# Prints: RESULT name=yubin_local|postfix_local msgs=N secs=S msgs_per_s=R fsyncs_per_msg=F
 set -euo pipefail
-name=$1 maildir=$2 sendmail=$3 n=${4:-5000} writers=${5:-4} size=${6:-1024}
+top=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-5000} writers=${2:-4} size=${3:-1024}
 rcpt=${RCPT:-bench@example.test}
 
 count() { find "$maildir/new" "$maildir/cur" -type f 2>/dev/null | wc -l; }
@@ -25,6 +27,14 @@ inject() { # count
 	seq 1 "$1" | xargs -P "$writers" -n 1 bash -c 'one "$0"'
 }
 
+descendants() { # PID... -> those and all their descendants
+	local out="" p
+	for p in "$@"; do
+		out="$out $p $(descendants $(ps -o pid= --ppid "$p"))"
+	done
+	echo $out
+}
+
 wait_for() { # target
 	local last=-1 stall=0
 	while :; do
@@ -37,6 +47,9 @@ wait_for() { # target
 	done
 }
 
+measure() { # NAME MAILDIR SENDMAIL PIDS
+name=$1 maildir=$2 sendmail=$3 FSYNC_PIDS=$4
+export sendmail
 empty; sync
 start=$(date +%s.%N)
 inject "$n"
@@ -50,17 +63,47 @@ if [ -n "${FSYNC_PIDS:-}" ] && command -v strace >/dev/null; then
 	m=$((n / 10))
 	empty; sync
 	args=(); for p in $FSYNC_PIDS; do args+=(-p "$p"); done
-	# the injecting tree (sendmail, and what it runs: postdrop, yubin-queue)
-	# and the server processes, all counted together
-	export writers
-	strace -f -c -e trace=fsync,fdatasync,sync_file_range,msync,syncfs -o /tmp/local-delivery.strace \
-		"${args[@]}" bash -c 'seq 1 '"$m"' | xargs -P "$writers" -n 1 bash -c '"'"'one "$0"'"'"'' &
+	# the server's processes (attached; -f follows their threads and new
+	# children) and the injecting commands (run under strace), summed
+	pids=$(descendants $FSYNC_PIDS)
+	args=(); for p in $pids; do args+=(-p "$p"); done
+	strace -f -c -e trace=fsync,fdatasync,sync_file_range,msync,syncfs -o /tmp/local-delivery.server "${args[@]}" 2>/dev/null &
 	sp=$!
+	sleep 1
+	strace -f -c -e trace=fsync,fdatasync,sync_file_range,msync,syncfs -o /tmp/local-delivery.client \
+		bash -c "seq 1 $m | xargs -P $writers -n 1 bash -c 'one \"\$0\"'"
 	wait_for "$m"
 	sleep 2
-	kill -INT $sp 2>/dev/null; wait $sp 2>/dev/null || true
+	kill -INT $sp 2>/dev/null
+	for _ in $(seq 50); do kill -0 $sp 2>/dev/null || break; sleep 0.1; done
+	kill -KILL $sp 2>/dev/null || true
+	wait $sp 2>/dev/null || true
+	cat /tmp/local-delivery.server /tmp/local-delivery.client > /tmp/local-delivery.strace
 	calls=$(awk '$NF ~ /sync/ {s += $4} END {print s + 0}' /tmp/local-delivery.strace)
 	fsyncs=$(echo "scale=2; $calls / $m" | bc -l)
 fi
 printf 'RESULT name=%s msgs=%d writers=%d size=%d secs=%.2f msgs_per_s=%.1f fsyncs_per_msg=%s\n' \
 	"$name" "$n" "$writers" "$size" "$secs" "$rate" "$fsyncs"
+}
+
+tmp=$(mktemp -d /var/tmp/yubin-bench-local.XXXXXX)
+chmod 755 "$tmp"
+root=$tmp/inst
+base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
+"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
+run=$!
+trap 'kill $run 2>/dev/null; wait $run 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do grep -q "yubin-run: ready" "$tmp/run.out" && break; sleep 0.2; done
+echo bench | YUBIN_ROOT=$root "$top/bin/yubin-user" add bench@example.test 2>/dev/null
+printf 'Subject: first\n\nx\n' | YUBIN_ROOT=$root "$top/bin/sendmail" bench@example.test
+box=$root/mail/example.test/bench
+for _ in $(seq 100); do [ -d "$box/new" ] && break; sleep 0.1; done
+measure yubin_local "$box" "env YUBIN_ROOT=$root $top/bin/sendmail" "$run"
+
+ref=/var/tmp/refmail/example.test/bench
+master=$(cat /var/spool/postfix/pid/master.pid 2>/dev/null | tr -d ' ' || true)
+if [ -d "$ref/new" ] && [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
+	measure postfix_local "$ref" /usr/sbin/sendmail "$master"
+else
+	echo "local-delivery: the Postfix reference is not up (../shared/bench/reference-up.sh); yubin only" >&2
+fi
