@@ -59,7 +59,7 @@ int main(void)
 	auth_dns = fake;
 	const char *m = signed_msg[0];
 	char *r = run("192.0.2.9", "alice@example.com", m, "spf dkim dmarc");
-	ok(r && !strncmp(r, "Authentication-Results: mx.yubin.test;\n\tspf=pass (", 49), "field starts with authserv-id, spf=pass: %s", r);
+	ok(r && !strncmp(r, "Authentication-Results: mx.yubin.test;\n\tspf=pass (", 49), "field starts with authserv-id, spf=pass: %s", r ? r : "");
 	ok(strstr(r, "smtp.mailfrom=alice@example.com;") != NULL, "smtp.mailfrom shown");
 	ok(strstr(r, "\n\tdkim=pass (1024-bit key) header.d=example.com header.s=sel header.b=") != NULL, "dkim=pass with d, s, b");
 	ok(strstr(r, "\n\tdmarc=pass (p=reject) header.from=example.com\n") != NULL, "dmarc=pass, last result without ';'");
