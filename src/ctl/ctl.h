@@ -16,6 +16,7 @@ int cmd_check(int argc, char **argv);
 int cmd_import_postfix(int argc, char **argv);
 int cmd_auth_test(int argc, char **argv);
 int cmd_dkim_keygen(int argc, char **argv);   /* dkim.c */
+int cmd_dns_check(int argc, char **argv);     /* dnscheck.c */
 /* yubin-ctl config --man: the mdoc source of yubin-control(5) */
 int config_man(void);
 

@@ -4,7 +4,7 @@
  *   delete ID|ALL|deferred   hold ID|ALL   release ID|ALL   requeue ID|ALL
  *   flush [DOMAIN]   reload   status   check
  *   import-postfix [-n] DIR   auth-test [-s SERVICE] LOGIN < password
- *   dkim-keygen DOMAIN SELECTOR */
+ *   dkim-keygen DOMAIN SELECTOR   dns-check DOMAIN */
 #include "ctl.h"
 #include "log.h"
 
@@ -19,15 +19,15 @@ static const struct {
 	{ "requeue", cmd_requeue }, { "flush", cmd_flush }, { "reload", cmd_reload },
 	{ "status", cmd_status }, { "check", cmd_check },
 	{ "import-postfix", cmd_import_postfix }, { "auth-test", cmd_auth_test },
-	{ "dkim-keygen", cmd_dkim_keygen },
+	{ "dkim-keygen", cmd_dkim_keygen }, { "dns-check", cmd_dns_check },
 };
 
 int main(int argc, char **argv)
 {
 	log_init("yubin-ctl");
 	if (argc < 2)
-		die(EXIT_PERM, "usage: yubin-ctl check|config|queue|cat|delete|hold|release|requeue|flush|reload|status|import-postfix|auth-test|dkim-keygen ...");
+		die(EXIT_PERM, "usage: yubin-ctl check|config|queue|cat|delete|hold|release|requeue|flush|reload|status|import-postfix|auth-test|dkim-keygen|dns-check ...");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
-	die(EXIT_PERM, "unknown command \"%s\"; try: yubin-ctl check|config|queue|cat|delete|hold|release|requeue|flush|reload|status|import-postfix|auth-test|dkim-keygen", argv[1]);
+	die(EXIT_PERM, "unknown command \"%s\"; try: yubin-ctl check|config|queue|cat|delete|hold|release|requeue|flush|reload|status|import-postfix|auth-test|dkim-keygen|dns-check", argv[1]);
 }

@@ -74,6 +74,12 @@ with Instance() as b, Instance() as a:
     got = wait_messages(box, 2, timeout=60)
     unsigned = [m for m in got.values() if b"Subject: no key" in m]
     t.ok(unsigned and b"DKIM-Signature" not in unsigned[0], "a From domain without a key goes out unsigned")
+    # dns-check: no DNS is published for example.test here, so it must say so and fail
+    r = a.run("yubin-ctl", "dns-check", "example.test", check=False)
+    o = r.stdout.decode()
+    t.ok(r.returncode == 1 and re.search(r"^FAIL DKIM +s2026\._domainkey\.example\.test: (no record|lookup failed)", o, re.M)
+         and re.search(r"^(FAIL|warn) +SPF", o, re.M) and re.search(r"^FAIL DMARC", o, re.M),
+         "dns-check reports the unpublished SPF, DKIM and DMARC records and exits 1", o)
     if os.environ.get("DKIM_DEBUG"):
         t.diag(a.log()[-3000:])
 t.done()
