@@ -20,7 +20,7 @@ FUZZ_LIB_OBJ = $(LIB_SRC:src/lib/%.c=$(FUZZ_OUT)/lib/%.o)
 # program sources a target needs besides libyubin (and their headers)
 FUZZ_SRC_mime   = src/imap/bodystruct.c
 FUZZ_INC_mime   = -Isrc/imap
-FUZZ_SRC_imap   = src/imap/seqset.c src/imap/search.c
+FUZZ_SRC_imap   = src/imap/seqset.c src/imap/search.c src/imap/searchext.c
 FUZZ_INC_imap   = -Isrc/imap
 FUZZ_INC_data   = -Isrc/smtpd
 FUZZ_DEP_data   = src/smtpd/data.c src/smtpd/smtpd.h
