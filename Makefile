@@ -122,7 +122,7 @@ unit: $(UNIT_BIN)
 
 # Debian packages: the build needs the three libraries, the tests real clients.
 BUILD_PKGS = libbearssl-dev libcdb-dev libcrypt-dev
-TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd man-db
+TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd man-db python3-dkim publicsuffix
 deps-build:
 	@tools/need-packages $(BUILD_PKGS)
 deps-test:
