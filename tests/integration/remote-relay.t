@@ -104,6 +104,15 @@ with Instance() as b, Instance() as a:
         if os.geteuid() == 0:
             args[1:1] = ["-u", "nobody"]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def sink_up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(sink_up, 30)
         a.map("transport", "sink.test smtp:[127.0.0.1]:%d\n" % port)
 
         def dumped():
