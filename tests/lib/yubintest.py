@@ -99,12 +99,14 @@ class Instance:
     def start(self, timeout=60):
         self.base = self.base or free_base()
         self.out = open(os.path.join(self.tmp, "run.out"), "a+")
+        self.out.seek(0, os.SEEK_END)
+        mark = self.out.tell()  # a restart must see its own "ready"
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "yubin-run"), "--root", self.root, "--base-port", str(self.base)] + self.args,
             stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
-            self.out.seek(0)
+            self.out.seek(mark)
             if "yubin-run: ready" in self.out.read():
                 return
             if self.proc.poll() is not None:
