@@ -11,6 +11,7 @@
 #include "qclient.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -48,6 +49,9 @@ int daemon_run(void)
 	chmod(path, 0666);
 	if (listen(ls, 512) < 0) die_sys(EXIT_TEMP, "listen %s", path);
 	signal(SIGPIPE, SIG_IGN);
+	/* one small session per thread: no per-thread malloc arenas (64 MiB
+	 * of address space each) */
+	mallopt(M_ARENA_MAX, 1);
 
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
