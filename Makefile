@@ -56,7 +56,7 @@ LIB     = $(OBJDIR)/libyubin.a
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%.t)
 
-.PHONY: all check run deps deps-run clean install unit man
+.PHONY: all check run deps deps-run clean install unit man bench
 all: deps-build $(PROGRAMS:%=bin/%) bin/yubin-create-queue bin/yubin-setup bin/yubin-logsumm $(if $(filter sendmail,$(PROGRAMS)),bin/mailq bin/newaliases) \
      $(if $(filter yubin-smtpd,$(PROGRAMS)),bin/yubin-submission)
 
@@ -133,6 +133,10 @@ deps-test:
 check: deps-test all unit man
 	OBJDIR=$(OBJDIR) prove -f -j2 $(UNIT_BIN) tests/integration/*.t \
 		$(wildcard tests/fuzz/*.t tests/security/*.t tests/crash/*.t)
+
+# every benchmark against yubin and the Postfix + Dovecot peers, one table
+bench: deps-test all
+	bench/all.sh
 
 run: deps-test all
 	bin/yubin-run --root ./run --base-port 10000
