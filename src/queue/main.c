@@ -23,6 +23,9 @@ static void right_identity(void)
 {
 	struct stat st;
 	if (fstat(incomingdir, &st) < 0) die_sys(EXIT_TEMP, "fstat queue/incoming");
+	/* root ran the setuid binary: real uid 0 would keep every capability
+	 * permitted (and group root); take euid 0 back to drop all of it below */
+	if (getuid() == 0 && geteuid() != 0 && seteuid(0) < 0) die_sys(EXIT_TEMP, "seteuid(0)");
 	if (geteuid() == 0 && st.st_uid != 0 &&
 	    (setgroups(0, NULL) < 0 || setgid(st.st_gid) < 0 || setuid(st.st_uid) < 0))
 		die_sys(EXIT_TEMP, "cannot become the owner of %s/queue", yubin_root());
