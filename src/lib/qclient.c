@@ -162,12 +162,14 @@ int qclient_commit(struct qclient *q, char *reply, size_t max)
 	char line[512];
 	size_t len;
 	snprintf(reply, max, "4.3.0 queue writer failed");
-	if (q->failed) return -1;
-	if (wbuf_put(q->w, "0\n", 2) < 0 || wbuf_flush(q->w) < 0) goto fail;
+	if (!q->failed && (wbuf_put(q->w, "0\n", 2) < 0 || wbuf_flush(q->w) < 0)) q->failed = 1;
+	/* after a failed write, the writer may have said why before it hung up
+	 * ("defer 4.3.1" on a full disk): read it if it is there */
+	if (q->failed && (!q->r || (!rbuf_pending(q->r) && wait_readable(q->from, 1000) != 1))) return -1;
 	if (rbuf_getline(q->r, line, sizeof line, &len, NULL) != IO_OK) goto fail;
-	if (strncmp(line, "ok ", 3) == 0) return 0;
+	if (!q->failed && strncmp(line, "ok ", 3) == 0) return 0;
 	const char *sp = strchr(line, ' ');
-	if (sp) snprintf(reply, max, "%s", sp + 1);
+	if (sp && (strncmp(line, "defer ", 6) == 0 || strncmp(line, "reject ", 7) == 0)) snprintf(reply, max, "%s", sp + 1);
 	q->failed = 1; /* yubin-queue exits after a failure: reopen */
 	return -1;
 fail:

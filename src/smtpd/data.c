@@ -457,7 +457,7 @@ void cmd_data(struct session *s, char *arg, size_t len)
 		return;
 	}
 	if (!d.error && !d.qfail && s->hold && !held && qclient_hold(&s->q) < 0) d.qfail = 1;
-	if (d.error || d.qfail) {
+	if (d.error) { /* a failed queue write (d.qfail) still asks the writer why, below */
 		qclient_close(&s->q);
 		s->q_open = 0;
 		verdict(s, qid, 0, d.error ? d.error : "451 4.3.0 Error: queue file write error");
