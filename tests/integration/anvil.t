@@ -2,7 +2,7 @@
 """anvil.t — per-client limits through yubin-anvil on a yubin-run instance,
 with real clients from two addresses: 127.0.0.1 (in mynetworks, so an
 exception) and 127.0.0.2 (limited). Connection count (51 at once),
-connection rate, message and recipient rates over anvil_rate_time_unit,
+connection rate, message, recipient and AUTH rates over anvil_rate_time_unit,
 swaks seeing the 450, failed POP3/IMAP logins (auth_failure_rate_limit),
 the statistics log line, and anvil killed -9 mid-test: mail is still
 accepted, a warning is logged, and the limits are back once yubin-run has
@@ -156,10 +156,20 @@ with Instance() as y:
     t.eq(got[-1][1].decode(), "4.7.1 Error: too many recipients from 127.0.0.2", "with Postfix's text")
     y.control("smtpd_client_recipient_rate_limit", None)
 
+    y.control("smtpd_client_auth_rate_limit", "2")
+    y.control("smtpd_tls_auth_only", "no")  # AUTH without TLS from loopback, for the test
+    s = smtp(y, "127.0.0.3")
+    got = [s.docmd("AUTH", "PLAIN AGJvZ3VzAHdyb25n") for i in range(3)]
+    s.close()
+    t.eq([c for c, _ in got], [535, 535, 450], "AUTH rate: the 3rd AUTH command gets 450")
+    t.eq(got[-1][1].decode(), "4.7.1 Error: too many AUTH commands from 127.0.0.3", "with Postfix's text")
+    y.control("smtpd_client_auth_rate_limit", None)
+    y.control("smtpd_tls_auth_only", None)
+
     y.control("smtpd_client_connection_rate_limit", "3")
     lines = []
     for i in range(4):
-        s, line = banner(y, "127.0.0.3")  # a client with no earlier connections in this time unit
+        s, line = banner(y, "127.0.0.4")  # a client with no earlier connections in this time unit
         lines.append(line[:3])
         s.close()
     t.eq(lines, ["220", "220", "220", "421"], "connection rate: the 4th connection in the time unit gets 421")
@@ -393,7 +403,7 @@ with Instance() as y:
     y.control("smtpd_client_connection_rate_limit", "3")
     lines = []
     for i in range(4):
-        s, line = banner(y, "127.0.0.3")  # a client with no earlier connections in this time unit
+        s, line = banner(y, "127.0.0.4")  # a client with no earlier connections in this time unit
         lines.append(line[:3])
         s.close()
     t.eq(lines, ["220", "220", "220", "421"], "connection rate: the 4th connection in the time unit gets 421")
