@@ -66,7 +66,11 @@ try:
     out.seek(0)
     if proc.poll() is not None or "yubin-run: ready" not in out.read():
         out.seek(0)
-        t.ok(False, "instance on a tmpfs started", out.read()[-2000:])
+        text = out.read()
+        if "mount" in text or "unshare" in text:  # no CAP_SYS_ADMIN here (a container)
+            t.skip("full filesystem", "cannot mount a tmpfs in a private namespace: " + text.strip()[-200:])
+        else:
+            t.ok(False, "instance on a tmpfs started", text[-2000:])
         t.done()
     t.ok(True, "instance started on an 8 MB tmpfs in its own mount namespace")
     for k, v in (("minimal_backoff_time", "1s"), ("maximal_backoff_time", "2s"), ("queue_run_delay", "1s")):
