@@ -26,39 +26,10 @@
 #include <unistd.h>
 
 #include "anvil.h"
+#include "auth.h"
 #include "log.h"
+#include "qclient.h"
 
-/* BIN/NAME where BIN is the folder this program was started from */
-static int sibling(char *out, size_t max, const char *name)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0) return -1;
-	self[n] = 0;
-	char *slash = strrchr(self, '/');
-	if (!slash) return -1;
-	*slash = 0;
-	int k = snprintf(out, max, "%s/%s", self, name);
-	return k < 0 || (size_t)k >= max ? -1 : 0;
-}
-
-static int credentials_pipe(const char *login, const char *password)
-{
-	int p[2];
-	if (pipe(p) < 0) return -1;
-	char stamp[64];
-	int k = snprintf(stamp, sizeof stamp, "<%ld.%lld@yubin>", (long)getpid(), (long long)time(NULL));
-	struct buf b = BUF_INIT;
-	int bad = k < 0 || buf_add(&b, login, strlen(login) + 1) < 0 ||
-	          buf_add(&b, password, strlen(password) + 1) < 0 || buf_add(&b, stamp, strlen(stamp) + 1) < 0;
-	/* at most a few hundred bytes: fits the pipe, no deadlock */
-	if (!bad) bad = write_all(p[1], b.s, b.len) < 0;
-	if (b.s) explicit_bzero(b.s, b.len);
-	buf_free(&b);
-	close(p[1]);
-	if (bad) { close(p[0]); return -1; }
-	return p[0];
-}
 
 static int export_env(struct imapd *s, const char *mech)
 {
@@ -110,13 +81,13 @@ void login_run(struct imapd *s, const char *login, const char *password, const c
 	char checkpw[PATH_MAX], mailbox[PATH_MAX];
 	if (!anvil_login_allowed("imap", s->rip))
 		return reply(s, "NO", "[UNAVAILABLE] Too many failed logins, try again later.");
-	if (sibling(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
-	    sibling(mailbox, sizeof mailbox, "yubin-imap") < 0 || export_env(s, mech) < 0) {
+	if (prog_path(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
+	    prog_path(mailbox, sizeof mailbox, "yubin-imap") < 0 || export_env(s, mech) < 0) {
 		reply(s, "NO", "[UNAVAILABLE] Internal error.");
 		return;
 	}
 	flush(s);
-	int credfd = credentials_pipe(login, password);
+	int credfd = checkpassword_record(login, password);
 	if (credfd < 0) return reply(s, "NO", "[UNAVAILABLE] Internal error.");
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -121,7 +121,7 @@ static int check_system(const char *login, const char *password, struct auth_res
  * on fd 3 and stdin/stdout on /dev/null; returns its wait status, or -1.
  * The data is written into the pipe before the spawn (it is far below the
  * pipe size), so a program that never reads cannot block or SIGPIPE us. */
-static int run_djb(char *const argv[], int search, const char *login, const char *password)
+int checkpassword_record(const char *login, const char *password)
 {
 	char data[2 * SASL_PASSWORD_MAX + 32];
 	size_t ln = strlen(login), pn = strlen(password);
@@ -133,22 +133,29 @@ static int run_djb(char *const argv[], int search, const char *login, const char
 	size_t total = ln + pn + 2 + (size_t)tn + 1;
 
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) { log_sys("checkpassword: pipe"); return -1; }
+	if (pipe(p) < 0) { log_sys("checkpassword: pipe"); return -1; }
 	ssize_t w = write(p[1], data, total);
 	explicit_bzero(data, sizeof data);
 	close(p[1]);
 	if (w != (ssize_t)total) { close(p[0]); log_sys("checkpassword: write"); return -1; }
+	return p[0];
+}
+
+static int run_djb(char *const argv[], int search, const char *login, const char *password)
+{
+	int rec = checkpassword_record(login, password);
+	if (rec < 0) return -1;
 
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[0], 3);
+	posix_spawn_file_actions_adddup2(&fa, rec, 3);
 	pid_t pid;
 	int err = search ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)
 	                 : posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(p[0]);
+	close(rec);
 	if (err) {
 		errno = err;
 		log_sys("checkpassword: cannot run %s", argv[0]);

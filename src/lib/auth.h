@@ -53,4 +53,10 @@ const char *auth_backend_name(enum auth_backend b);
  * 6 checkpassword refused, 7 shadow unreadable, 111 temporary */
 int auth_exit_code(int res, const struct auth_result *r);
 
+/* A pipe holding DJB checkpassword's record "login\0password\0time\0",
+ * already written (it is far below the pipe size, so a program that never
+ * reads cannot block the writer); returns the read end, meant to become
+ * the program's fd 3, or -1. Not close-on-exec. */
+int checkpassword_record(const char *login, const char *password);
+
 #endif

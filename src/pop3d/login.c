@@ -27,42 +27,11 @@
 #include <unistd.h>
 
 #include "anvil.h"
+#include "auth.h"
 #include "buf.h"
 #include "log.h"
+#include "qclient.h"
 
-/* BIN/NAME where BIN is the folder this program was started from */
-static int sibling(char *out, size_t max, const char *name)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0) return -1;
-	self[n] = 0;
-	char *slash = strrchr(self, '/');
-	if (!slash) return -1;
-	*slash = 0;
-	int k = snprintf(out, max, "%s/%s", self, name);
-	return k < 0 || (size_t)k >= max ? -1 : 0;
-}
-
-/* the checkpassword record: login\0password\0timestamp\0 */
-static int credentials_pipe(const char *login, const char *password)
-{
-	int p[2];
-	if (pipe(p) < 0) return -1;
-	char stamp[64];
-	int k = snprintf(stamp, sizeof stamp, "<%ld.%lld@yubin>", (long)getpid(), (long long)time(NULL));
-	struct buf b = BUF_INIT;
-	int bad = k < 0 || buf_add(&b, login, strlen(login) + 1) < 0 ||
-	          buf_add(&b, password, strlen(password) + 1) < 0 ||
-	          buf_add(&b, stamp, strlen(stamp) + 1) < 0;
-	/* a few hundred bytes: fits the pipe buffer, so no deadlock */
-	if (!bad) bad = write_all(p[1], b.s, b.len) < 0;
-	if (b.s) explicit_bzero(b.s, b.len);
-	buf_free(&b);
-	close(p[1]);
-	if (bad) { close(p[0]); return -1; }
-	return p[0];
-}
 
 static int export_pending(struct pop3d *s)
 {
@@ -111,14 +80,14 @@ void login_run(struct pop3d *s, const char *login, const char *password, const c
 		reply(s, "-ERR [SYS/TEMP] Too many failed logins, try again later.");
 		return;
 	}
-	if (sibling(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
-	    sibling(mailbox, sizeof mailbox, "yubin-pop3") < 0)
+	if (prog_path(checkpw, sizeof checkpw, "yubin-checkpassword") < 0 ||
+	    prog_path(mailbox, sizeof mailbox, "yubin-pop3") < 0)
 		reply_die(s, "-ERR [SYS/TEMP] Internal error.");
 	if (wbuf_flush(&s->out) < 0) _exit(0);
 	if (export_pending(s) < 0 || setenv("YUBIN_SERVICE", "pop3", 1) < 0 ||
 	    setenv("YUBIN_AUTH_MECH", mech, 1) < 0 || setenv("YUBIN_TLS", s->tls ? "1" : "0", 1) < 0)
 		reply_die(s, "-ERR [SYS/TEMP] Internal error.");
-	int credfd = credentials_pipe(login, password);
+	int credfd = checkpassword_record(login, password);
 	if (credfd < 0) reply_die(s, "-ERR [SYS/TEMP] Internal error.");
 	pid_t pid = fork();
 	if (pid < 0) {
