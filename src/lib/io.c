@@ -143,6 +143,7 @@ int wbuf_flush(struct wbuf *w)
 int wbuf_put(struct wbuf *w, const void *p, size_t n)
 {
 	if (w->failed) return -1;
+	if (!n) return 0; /* p may be NULL then (an empty buffer's data) */
 	if (n > sizeof w->buf - w->len) {
 		if (wbuf_flush(w) < 0) return -1;
 		if (n > sizeof w->buf) {
