@@ -4,6 +4,7 @@
  * Every "no" path still computes one hash, so an unknown user costs the
  * same time as a wrong password. */
 #include "auth.h"
+#include "cidr.h"
 #include "control.h"
 #include "log.h"
 #include "qclient.h"
@@ -285,4 +286,12 @@ int auth_check(const char *login, const char *password, const char *service,
                const char *client_ip)
 {
 	return auth_check_mech(login, password, service, client_ip, NULL);
+}
+
+int plaintext_login_allowed(const char *rip, int tls)
+{
+	struct ipaddr ip;
+	if (tls) return 1;
+	if (rip && ip_parse(rip, strlen(rip), &ip) == 0 && ip_is_loopback(&ip)) return 1;
+	return !control_bool("disable_plaintext_auth");
 }

@@ -59,4 +59,9 @@ int auth_exit_code(int res, const struct auth_result *r);
  * the program's fd 3, or -1. Not close-on-exec. */
 int checkpassword_record(const char *login, const char *password);
 
+/* May a client log in with a plain-text password? Only over TLS, from
+ * loopback (rip, the client's address as text), or when
+ * control/disable_plaintext_auth = no (Dovecot's setting). */
+int plaintext_login_allowed(const char *rip, int tls);
+
 #endif

@@ -104,8 +104,11 @@ int ip_format(const struct ipaddr *ip, char *out, size_t max)
 int ip_is_loopback(const struct ipaddr *ip)
 {
 	static const unsigned char one6[16] = { [15] = 1 };
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 	if (ip->family == 4) return ip->a[0] == 127;
-	if (ip->family == 6) return memcmp(ip->a, one6, 16) == 0;
+	/* ::1, and ::ffff:127.x.y.z as a dual-stack socket reports 127.x */
+	if (ip->family == 6)
+		return memcmp(ip->a, one6, 16) == 0 || (memcmp(ip->a, mapped, 12) == 0 && ip->a[12] == 127);
 	return 0;
 }
 

@@ -11,21 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "control.h"
-
-int is_loopback(const char *ip)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (!ip) return 0;
-	if (inet_pton(AF_INET, ip, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, ip, &a6) == 1) {
-		if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
-		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-	}
-	return 0;
-}
+#include "auth.h"
 
 const char *client_ip(void)
 {
@@ -49,5 +35,5 @@ const char *client_ip(void)
 
 void update_plaintext(struct pop3d *s)
 {
-	s->plaintext_ok = s->tls || is_loopback(s->rip) || !control_bool("disable_plaintext_auth");
+	s->plaintext_ok = plaintext_login_allowed(s->rip, s->tls);
 }

@@ -33,7 +33,6 @@ void reply_flush(struct pop3d *s);
 void reply_die(struct pop3d *s, const char *line) __attribute__((noreturn));
 
 /* policy.c */
-int is_loopback(const char *ip);
 const char *client_ip(void);
 void update_plaintext(struct pop3d *s);
 

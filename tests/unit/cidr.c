@@ -84,6 +84,8 @@ int main(void)
 	ok(ip_is_loopback(&ip) == 0, "192.0.2.1 is not loopback");
 	ip_parse("127.8.8.8", 9, &ip);
 	ok(ip_is_loopback(&ip) == 1, "127.8.8.8 is loopback");
+	ok(ip_parse("::ffff:127.0.0.1", 16, &ip) == 0 && ip_is_loopback(&ip) == 1, "::ffff:127.0.0.1 is loopback");
+	ok(ip_parse("::1", 3, &ip) == 0 && ip_is_loopback(&ip) == 1, "::1 is loopback");
 
 	const char *list[] = { "bogus", "10.0.0.0/8", "[::1]/128" };
 	size_t bad = 0;
