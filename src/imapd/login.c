@@ -50,18 +50,6 @@ static int export_env(struct imapd *s, const char *mech)
 	       ? -1 : 0;
 }
 
-static void child(int credfd, const char *checkpw, const char *mailbox)
-{
-	if (credfd != 3) {
-		if (dup2(credfd, 3) < 0) _exit(111);
-		close(credfd);
-	}
-	char *argv[] = { (char *)checkpw, (char *)mailbox, NULL };
-	execv(checkpw, argv);
-	log_sys("cannot run %s", checkpw);
-	_exit(111);
-}
-
 /* each failure waits a little longer; a client that keeps guessing is
  * dropped */
 static void tarpit(struct imapd *s)
@@ -94,7 +82,7 @@ void login_run(struct imapd *s, const char *login, const char *password, const c
 		close(credfd);
 		return reply(s, "NO", "[UNAVAILABLE] Temporary failure, try again later.");
 	}
-	if (pid == 0) child(credfd, checkpw, mailbox);
+	if (pid == 0) checkpassword_exec(credfd, checkpw, mailbox);
 	close(credfd);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)

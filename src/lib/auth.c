@@ -295,3 +295,15 @@ int plaintext_login_allowed(const char *rip, int tls)
 	if (rip && ip_parse(rip, strlen(rip), &ip) == 0 && ip_is_loopback(&ip)) return 1;
 	return !control_bool("disable_plaintext_auth");
 }
+
+void checkpassword_exec(int credfd, const char *checkpw, const char *mailbox)
+{
+	if (credfd != 3) {
+		if (dup2(credfd, 3) < 0) _exit(EXIT_TEMP);
+		close(credfd);
+	}
+	char *argv[] = { (char *)checkpw, (char *)mailbox, NULL };
+	execv(checkpw, argv);
+	log_sys("cannot run %s", checkpw);
+	_exit(EXIT_TEMP);
+}

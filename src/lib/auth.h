@@ -64,4 +64,9 @@ int checkpassword_record(const char *login, const char *password);
  * control/disable_plaintext_auth = no (Dovecot's setting). */
 int plaintext_login_allowed(const char *rip, int tls);
 
+/* In a child: make credfd (from checkpassword_record) fd 3 and exec
+ * `checkpw mailbox`, the qmail-popup -> checkpassword -> mailbox chain;
+ * exits 111 if that fails. */
+void checkpassword_exec(int credfd, const char *checkpw, const char *mailbox) __attribute__((noreturn));
+
 #endif

@@ -48,18 +48,6 @@ static int export_pending(struct pop3d *s)
 	return setenv("YUBIN_POP3_INPUT", enc, 1);
 }
 
-static void child(int credfd, const char *checkpw, const char *mailbox)
-{
-	if (credfd != 3) {
-		if (dup2(credfd, 3) < 0) _exit(111);
-		close(credfd);
-	}
-	char *argv[] = { (char *)checkpw, (char *)mailbox, NULL };
-	execv(checkpw, argv);
-	log_sys("cannot run %s", checkpw);
-	_exit(111);
-}
-
 /* after a failed login: wait a little longer each time, and give up on
  * clients that keep guessing */
 static void tarpit(struct pop3d *s)
@@ -94,7 +82,7 @@ void login_run(struct pop3d *s, const char *login, const char *password, const c
 		close(credfd);
 		reply_die(s, "-ERR [SYS/TEMP] Temporary failure, try again later.");
 	}
-	if (pid == 0) child(credfd, checkpw, mailbox);
+	if (pid == 0) checkpassword_exec(credfd, checkpw, mailbox);
 	close(credfd);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
