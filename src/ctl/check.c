@@ -1,12 +1,16 @@
 /* check.c — `yubin-ctl check` (postfix check): every control file's value
  * parses, every compiled table is newer than its source, the TLS files are
- * usable, and, as root, the accounts, owners and modes are right. One line
- * per problem naming the file and what to do; exit 1 if any. */
+ * usable, the regexp tables (header_checks, body_checks, NAME.regexp) parse
+ * as lookups parse them, with actions header/body checks know, and, as
+ * root, the accounts, owners and modes are right. One line per problem
+ * naming the file (and line) and what to do; exit 1 if any. */
 #include "ctl.h"
 #include "cidr.h"
+#include "content.h"
 #include "control.h"
 #include "log.h"
 #include "starttls.h"
+#include "table.h"
 
 #include <dirent.h>
 #include <pwd.h>
@@ -82,6 +86,58 @@ static void check_tables(void)
 	closedir(d);
 }
 
+struct rx_check {
+	const char *path;
+	int checks;  /* 0 a lookup table; 1 header_checks, 2 body_checks: actions too */
+};
+
+static void rx_problem(void *arg, unsigned long line, const char *what)
+{
+	const struct rx_check *c = arg;
+	if (line) printf("yubin-ctl: %s:%lu: %s; fix or remove that line\n", c->path, line, what);
+	else printf("yubin-ctl: %s: %s\n", c->path, what);
+}
+
+static void rx_result(void *arg, unsigned long line, const char *result)
+{
+	const struct rx_check *c = arg;
+	char why[300];
+	if (content_action_check(result, c->checks == 1, why, sizeof why) < 0) {
+		printf("yubin-ctl: %s:%lu: %s\n", c->path, line, why);
+		problems++;
+	}
+}
+
+static void check_regexp(const char *path, int checks)
+{
+	struct rx_check c = { path, checks };
+	int n = regexp_check_rules(path, rx_problem, checks ? rx_result : NULL, &c);
+	if (n < 0) problem("%s: cannot read it; fix its owner or mode%s", path, "");
+	else problems += n;
+}
+
+/* header_checks and body_checks (always regexp tables), and NAME.regexp */
+static void check_regexp_tables(void)
+{
+	static const char *const checks[] = { "control/header_checks", "control/body_checks" };
+	char path[4096];
+	for (int i = 0; i < 2; i++)
+		if (root_path(path, sizeof path, checks[i]) == 0 && access(path, F_OK) == 0) check_regexp(path, i + 1);
+	char dir[4096];
+	if (root_path(dir, sizeof dir, "control") < 0) return;
+	DIR *d = opendir(dir);
+	if (!d) return; /* check_tables said so */
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 8 || strcmp(e->d_name + n - 7, ".regexp") != 0) continue;
+		char file[4096 + 256];
+		snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+		check_regexp(file, 0);
+	}
+	closedir(d);
+}
+
 static void check_owner(const char *rel, const char *user, mode_t mode)
 {
 	char path[4096];
@@ -117,6 +173,7 @@ int cmd_check(int argc, char **argv)
 		die(EXIT_TEMP, "%s: no instance here (set YUBIN_ROOT, or run yubin-run / yubin-setup)", path);
 	check_values();
 	check_tables();
+	check_regexp_tables();
 	static const char *const services[] = { "smtpd", "submission", "pop3d", "imapd" };
 	for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
 		tls_check_files(services[i], tls_line);

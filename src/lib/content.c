@@ -8,6 +8,7 @@
 #include "log.h"
 #include "table_private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,6 +68,8 @@ static int check(struct content *c, const char *table, const char *subj, size_t 
 	return r > 0;
 }
 
+static int is_field(const char *p, size_t n);
+
 static int word_is(const char *v, int wl, const char *w)
 {
 	return (size_t)wl == strlen(w) && strncasecmp(v, w, (size_t)wl) == 0;
@@ -100,6 +103,36 @@ static int act(struct content *c, const char *v, int header, const char *line, s
 	if (word_is(v, wl, "DUNNO") || word_is(v, wl, "OK")) return 0;
 	log_msg("warning: %s result \"%.60s\" not understood; ignored", header ? "header_checks" : "body_checks", v);
 	return 0;
+}
+
+int content_action_check(const char *v, int header, char *why, size_t max)
+{
+	static const char *const any_text[] = { "REJECT", "WARN", "DISCARD", "HOLD" };
+	static const char *const no_text[] = { "IGNORE", "DUNNO", "OK" };
+	const char *text;
+	int wl = content_action_word(v, &text);
+	for (size_t i = 0; i < sizeof any_text / sizeof *any_text; i++)
+		if (word_is(v, wl, any_text[i])) return 0;
+	for (size_t i = 0; i < sizeof no_text / sizeof *no_text; i++)
+		if (word_is(v, wl, no_text[i])) {
+			if (!*text) return 0;
+			snprintf(why, max, "%s takes no text; remove \"%.60s\"", no_text[i], text);
+			return -1;
+		}
+	if (word_is(v, wl, "REPLACE") || word_is(v, wl, "PREPEND")) {
+		if (!*text) {
+			snprintf(why, max, "%.*s needs the text to put in", wl, v);
+			return -1;
+		}
+		if (header && !is_field(text, strlen(text))) {
+			snprintf(why, max, "the text of %.*s must be a whole header (Name: value)", wl, v);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(why, max, "unknown action \"%.*s\"; use REJECT, WARN, DISCARD, HOLD, IGNORE, REPLACE, PREPEND, DUNNO or OK",
+	         wl > 40 ? 40 : wl, v);
+	return -1;
 }
 
 /* "Name: value\n" with its address-bearing value rewritten */

@@ -51,5 +51,9 @@ void content_free(struct content *c);
 /* The action word of a check result and its text: "REJECT spam" ->
  * ("REJECT", "spam"). Exposed for the tests. */
 int content_action_word(const char *v, const char **text);
+/* yubin-ctl check: 0 when v is a result the checks carry out (a known
+ * action with the text it needs; for header_checks, REPLACE and PREPEND
+ * text that is a header), else -1 with what is wrong in why */
+int content_action_check(const char *v, int header, char *why, size_t max);
 
 #endif

@@ -76,13 +76,55 @@ int rewrite_tables_exist(const char *setting)
 	return n && setting_has_tables(setting, specs, n);
 }
 
-/* one lookup round over the tables: 1 found (*value), 0 none, -1 failure */
-static int lookup(const char *const *specs, size_t n, const char *addr, char **value)
+/* one lookup round over the tables: 1 found (*value), 0 none, -1 failure;
+ * *unext: the key that matched lacked the address's extension */
+static int lookup(const char *const *specs, size_t n, const char *addr, char **value, int *unext)
 {
 	for (size_t i = 0; i < n; i++) {
-		int r = table_lookup_addr(specs[i], addr, value);
+		int r = table_lookup_addr_ext(specs[i], addr, value, unext);
 		if (r != 0) return r;
 	}
+	return 0;
+}
+
+int rewrite_propagates(const char *class)
+{
+	return control_list_has("propagate_unmatched_extensions", class);
+}
+
+/* the propagate_unmatched_extensions class of a setting's tables */
+static const char *class_of(const char *setting)
+{
+	if (strcmp(setting, "smtp_generic_maps") == 0) return "generic";
+	if (strstr(setting, "canonical_maps")) return "canonical";
+	return NULL;
+}
+
+size_t rewrite_extension(const char *addr, const char **ext)
+{
+	const char *local, *domain;
+	size_t ll, dl;
+	struct buf plain = BUF_INIT;
+	*ext = "";
+	addr_split(addr, &local, &ll, &domain, &dl);
+	int r = addr_strip_extension(addr, &plain);
+	size_t pll = plain.s ? strcspn(plain.s, "@") : 0;
+	buf_free(&plain);
+	if (r <= 0 || pll >= ll) return 0;
+	*ext = local + pll;
+	return ll - pll;
+}
+
+int rewrite_add_extension(const char *addr, size_t n, const char *ext, size_t elen, struct buf *out)
+{
+	const char *at = NULL;
+	for (size_t i = n; i > 0; i--)
+		if (addr[i - 1] == '@') { at = addr + i - 1; break; }
+	size_t ll = at ? (size_t)(at - addr) : n;
+	buf_reset(out);
+	if (buf_add(out, addr, ll) < 0 || buf_add(out, ext, elen) < 0 || buf_add(out, addr + ll, n - ll) < 0 ||
+	    buf_add(out, "", 0) < 0)
+		return -1;
 	return 0;
 }
 
@@ -91,12 +133,15 @@ int rewrite_addr(const char *setting, const char *addr, struct buf *out)
 	const char *const *specs;
 	size_t n = control_list(setting, &specs);
 	if (!n || !*addr || !setting_has_tables(setting, specs, n)) return 0;
+	const char *class = class_of(setting);
+	int propagate = class && rewrite_propagates(class);
 	struct buf cur = BUF_INIT;
 	int changed = 0, r = 0;
 	if (buf_set(&cur, addr, strlen(addr)) < 0 || buf_add(&cur, "", 0) < 0) goto fail;
 	for (int round = 0; round < ROUNDS; round++) {
 		char *v = NULL;
-		r = lookup(specs, n, cur.s, &v);
+		int unext = 0;
+		r = lookup(specs, n, cur.s, &v, &unext);
 		if (r < 0) goto fail;
 		if (r == 0) break;
 		/* the result is one address; anything after it is a comment */
@@ -104,12 +149,19 @@ int rewrite_addr(const char *setting, const char *addr, struct buf *out)
 		struct buf next = BUF_INIT;
 		int bad = 0;
 		if (vl && v[0] == '@') {
+			/* "@domain" keeps the whole local part, extension included */
 			const char *local, *domain;
 			size_t ll, dl;
 			addr_split(cur.s, &local, &ll, &domain, &dl);
-			bad = buf_add(&next, local, ll) < 0;
+			bad = buf_add(&next, local, ll) < 0 || buf_add(&next, v, vl) < 0 || buf_add(&next, "", 0) < 0;
+		} else if (vl && propagate && unext) {
+			/* user+ext@dom matched as user@dom: new-user+ext@newdom */
+			const char *ext;
+			size_t el = rewrite_extension(cur.s, &ext);
+			bad = rewrite_add_extension(v, vl, ext, el, &next) < 0;
+		} else {
+			bad = vl == 0 || buf_add(&next, v, vl) < 0 || buf_add(&next, "", 0) < 0;
 		}
-		bad = bad || vl == 0 || buf_add(&next, v, vl) < 0 || buf_add(&next, "", 0) < 0;
 		free(v);
 		if (bad) {
 			buf_free(&next);
@@ -130,6 +182,57 @@ int rewrite_addr(const char *setting, const char *addr, struct buf *out)
 fail:
 	buf_free(&cur);
 	return -1;
+}
+
+unsigned rewrite_canonical_classes(const char *const *items, size_t n)
+{
+	static const struct { const char *word; unsigned bit; } names[] = {
+		{ "envelope_sender", CANON_ENV_SENDER }, { "envelope_recipient", CANON_ENV_RECIPIENT },
+		{ "header_sender", CANON_HEAD_SENDER }, { "header_recipient", CANON_HEAD_RECIPIENT },
+	};
+	unsigned out = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+			if (strcasecmp(items[i], names[k].word) == 0) out |= names[k].bit;
+	return out;
+}
+
+int rewrite_canonical(int sender, const char *addr, struct buf *out)
+{
+	struct buf a = BUF_INIT, tmp = BUF_INIT;
+	int changed = 0, r = -1;
+	const char *first = sender ? "sender_canonical_maps" : "recipient_canonical_maps";
+	if (buf_set(&a, addr, strlen(addr)) < 0 || buf_add(&a, "", 0) < 0) goto out;
+	int k = rewrite_addr(first, a.s, &tmp);
+	if (k < 0) goto out;
+	if (k > 0) {
+		changed = 1;
+		if (buf_set(&a, tmp.s, tmp.len) < 0 || buf_add(&a, "", 0) < 0) goto out;
+	}
+	k = rewrite_addr("canonical_maps", a.s, &tmp);
+	if (k < 0) goto out;
+	if (k > 0) {
+		changed = 1;
+		if (buf_set(&a, tmp.s, tmp.len) < 0 || buf_add(&a, "", 0) < 0) goto out;
+	}
+	r = 0;
+	if (changed) r = buf_set(out, a.s, a.len) < 0 || buf_add(out, "", 0) < 0 ? -1 : 1;
+out:
+	buf_free(&a);
+	buf_free(&tmp);
+	return r;
+}
+
+unsigned rewrite_canonical_headers(unsigned classes)
+{
+	unsigned out = 0;
+	if (!(classes & (CANON_HEAD_SENDER | CANON_HEAD_RECIPIENT))) return 0;
+	int any = rewrite_tables_exist("canonical_maps");
+	if ((classes & CANON_HEAD_SENDER) && (any || rewrite_tables_exist("sender_canonical_maps")))
+		out |= HDR_SENDER;
+	if ((classes & CANON_HEAD_RECIPIENT) && (any || rewrite_tables_exist("recipient_canonical_maps")))
+		out |= HDR_RECIPIENT;
+	return out;
 }
 
 unsigned rewrite_header_class(const char *name, size_t n)

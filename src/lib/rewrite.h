@@ -21,6 +21,28 @@ int rewrite_addr(const char *setting, const char *addr, struct buf *out);
  * control/ changes) */
 int rewrite_tables_exist(const char *setting);
 
+/* propagate_unmatched_extensions: 1 when it names class ("canonical",
+ * "virtual", "generic"). A lookup of user+ext@dom that matched only as
+ * user@dom (or user) then keeps +ext in its result: new+ext@newdom. */
+int rewrite_propagates(const char *class);
+/* the extension of addr with its delimiter ("+ext" of "user+ext@dom",
+ * recipient_delimiter); returns its length, 0 (and "") when none */
+size_t rewrite_extension(const char *addr, const char **ext);
+/* addr[0..n) with ext inserted before its last '@' (appended when there
+ * is none), NUL-terminated in out; 0, -1 out of memory */
+int rewrite_add_extension(const char *addr, size_t n, const char *ext, size_t elen, struct buf *out);
+
+/* Canonical rewriting as Postfix's cleanup does it, for every way mail
+ * comes in (smtpd, sendmail). canonical_classes as bits: */
+enum { CANON_ENV_SENDER = 1, CANON_ENV_RECIPIENT = 2, CANON_HEAD_SENDER = 4, CANON_HEAD_RECIPIENT = 8 };
+unsigned rewrite_canonical_classes(const char *const *items, size_t n);
+/* sender_canonical_maps (sender) or recipient_canonical_maps, then
+ * canonical_maps: 1 rewritten (into out), 0 unchanged, -1 table failure */
+int rewrite_canonical(int sender, const char *addr, struct buf *out);
+/* the header classes (HDR_SENDER | HDR_RECIPIENT) worth rewriting: those
+ * canonical_classes allows and some table exists for; 0 = none */
+unsigned rewrite_canonical_headers(unsigned classes);
+
 /* Which addresses a header carries: sender headers (From, Sender,
  * Reply-To, Errors-To, Return-Path and their Resent- forms) or recipient
  * headers (To, Cc, Bcc, Resent-To/Cc/Bcc, Apparently-To); 0 for others. */

@@ -79,6 +79,8 @@ const struct setting settings[] = {
 	L("canonical_maps", "canonical", "tables: address -> address, for senders and recipients of received mail"),
 	L("sender_canonical_maps", "sender_canonical", "the same for senders only"),
 	L("recipient_canonical_maps", "recipient_canonical", "the same for recipients only"),
+	L("propagate_unmatched_extensions", "canonical, virtual",
+	  "lookups (canonical, virtual, generic) where user+ext@dom matched as user@dom keep +ext in the result"),
 	L("canonical_classes", "envelope_sender, envelope_recipient, header_sender, header_recipient",
 	  "which addresses the canonical tables rewrite"),
 	L("local_header_rewrite_clients", "permit_inet_interfaces",

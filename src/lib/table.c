@@ -267,7 +267,13 @@ static int bare_user_domain(const char *domain)
 
 int table_lookup_addr(const char *spec, const char *addr, char **value)
 {
+	return table_lookup_addr_ext(spec, addr, value, NULL);
+}
+
+int table_lookup_addr_ext(const char *spec, const char *addr, char **value, int *unext)
+{
 	int regexp;
+	if (unext) *unext = 0;
 	const char *name;
 	size_t nlen;
 	*value = NULL;
@@ -283,17 +289,25 @@ int table_lookup_addr(const char *spec, const char *addr, char **value)
 	if (stripped < 0) { buf_free(&plain); return -1; }
 	if (regexp) { /* patterns see whole addresses: with, then without extension */
 		int rr = spec_get(1, name, nlen, addr, strlen(addr), value);
-		if (rr == 0 && stripped) rr = spec_get(1, name, nlen, plain.s, plain.len, value);
+		if (rr == 0 && stripped) {
+			rr = spec_get(1, name, nlen, plain.s, plain.len, value);
+			if (rr > 0 && unext) *unext = 1;
+		}
 		buf_free(&plain);
 		return rr;
 	}
 	int r = spec_get(0, name, nlen, addr, strlen(addr), value);            /* user+ext@domain */
-	if (r == 0 && stripped && dl)
+	if (r == 0 && stripped && dl) {
 		r = spec_get(0, name, nlen, plain.s, plain.len, value);          /* user@domain */
+		if (r > 0 && unext) *unext = 1;
+	}
 	if (r == 0 && (!dl || bare_user_domain(domain))) {
 		if (dl) r = spec_get(0, name, nlen, local, ll, value);            /* user+ext */
 		size_t pll = dl ? (size_t)(strrchr(plain.s, '@') - plain.s) : plain.len;
-		if (r == 0 && stripped) r = spec_get(0, name, nlen, plain.s, pll, value); /* user */
+		if (r == 0 && stripped) {
+			r = spec_get(0, name, nlen, plain.s, pll, value);         /* user */
+			if (r > 0 && unext) *unext = 1;
+		}
 	}
 	if (r == 0 && dl) {
 		char at[KEY_MAX];

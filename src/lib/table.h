@@ -23,10 +23,22 @@ int table_lookup(const char *spec, const char *key, char **value);
  * For regexp specs the whole address is the subject (then, when it has
  * an extension, the address without it). */
 int table_lookup_addr(const char *spec, const char *addr, char **value);
+/* the same; *unext is set to 1 when the key that matched was the address
+ * without its extension (user@domain, user), so the caller may carry the
+ * extension over (propagate_unmatched_extensions) */
+int table_lookup_addr_ext(const char *spec, const char *addr, char **value, int *unext);
 
 /* yubin-map -q: exact key in the table whose text file is path (path.cdb),
  * or, when path ends in ".regexp", the first matching rule of path. */
 int table_query_file(const char *path, const char *key, size_t keylen, char **value);
+
+/* yubin-ctl check: parse the regexp table at path as lookups do, going on
+ * past bad lines: each problem goes to report (line 0: the whole file),
+ * each rule's result to result (may be NULL). Returns the number of
+ * problems, or -1 when the file cannot be read (errno). */
+typedef void regexp_report_fn(void *arg, unsigned long line, const char *problem);
+typedef void regexp_result_fn(void *arg, unsigned long line, const char *result);
+int regexp_check_rules(const char *path, regexp_report_fn *report, regexp_result_fn *result, void *arg);
 
 /* Compile the text table at path into path.cdb atomically (temp file,
  * fsync, rename). Aliases files (basename "aliases") use "name: value"

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,11 +65,22 @@ struct parse {
 	struct rtable *t;
 	size_t open[RX_NEST];
 	size_t depth;
+	/* regexp_check_rules: problems go to report instead of the log */
+	regexp_report_fn *report;
+	regexp_result_fn *result;
+	void *arg;
+	int problems;
 };
 
 static int bad(const struct parse *p, unsigned long line, const char *what, const char *detail)
 {
-	log_msg("%s:%lu: %s%s%s", p->path, line, what, detail ? ": " : "", detail ? detail : "");
+	if (p->report) {
+		char msg[400];
+		snprintf(msg, sizeof msg, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+		p->report(p->arg, line, msg);
+	} else {
+		log_msg("%s:%lu: %s%s%s", p->path, line, what, detail ? ": " : "", detail ? detail : "");
+	}
 	errno = EINVAL;
 	return -1;
 }
@@ -211,6 +223,36 @@ int regexp_check_file(const char *path)
 	rtable_clear(&t);
 	errno = saved;
 	return r;
+}
+
+/* every line, past the bad ones; each rule's result to p->result */
+static int check_line(const char *s, size_t n, unsigned long line, void *arg)
+{
+	struct parse *p = arg;
+	if (add_line(s, n, line, arg) < 0) {
+		if (errno != EINVAL) return -1;
+		p->problems++;
+		return 0;
+	}
+	const struct rule *r = &p->t->rules[p->t->n - 1];
+	if (p->result && r->kind == R_MATCH) p->result(p->arg, line, r->result);
+	return 0;
+}
+
+int regexp_check_rules(const char *path, regexp_report_fn *report, regexp_result_fn *result, void *arg)
+{
+	struct rtable t = { 0 };
+	struct parse p = { .path = path, .t = &t, .report = report, .result = result, .arg = arg };
+	int r = table_lines(path, check_line, &p);
+	int saved = errno;
+	if (r == 0 && p.depth) {
+		report(arg, 0, "if without endif");
+		p.problems++;
+	}
+	rtable_clear(&t);
+	errno = saved;
+	if (r < 0 && saved != EINVAL) return -1;
+	return p.problems + (r < 0); /* EINVAL: table_lines logged a line it could not read */
 }
 
 static int substitute(const char *res, const char *subj, const regmatch_t *m, struct buf *out)

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "log.h"
 #include "recipient.h"
+#include "rewrite.h"
 #include "table.h"
 #include "users.h"
 
@@ -195,6 +196,8 @@ struct expansion {
 	const struct privs *pv; /* NULL: no commands or files allowed (virtual) */
 	int depth;
 	const char *what;       /* for messages: "control/aliases", a path */
+	const char *ext;        /* propagate_unmatched_extensions: "+ext" each address gets */
+	size_t elen;
 };
 
 static void expand_items(struct expansion *e, const char *v, size_t n);
@@ -284,6 +287,12 @@ static void expand_item(const char *item, size_t n, void *arg)
 		r = buf_adds(&q, a) < 0 || buf_addc(&q, '@') < 0 || buf_adds(&q, e->domain) < 0 ? -1 : 0;
 	else
 		r = addr_qualify(a, &q);
+	if (r == 0 && e->elen) { /* user+ext@d matched as user@d: target+ext */
+		struct buf x = BUF_INIT;
+		r = rewrite_add_extension(q.s, q.len, e->ext, e->elen, &x);
+		buf_free(&q);
+		q = x;
+	}
 	if (r < 0) { fail(c, 'Z', "4.3.0", "out of memory"); buf_free(&q); return; }
 	if (noalias && !seen(c, q.s)) mark_seen(c, q.s);
 	resolve_addr(c, q.s, e->depth + 1);
@@ -383,12 +392,14 @@ static void resolve_addr(struct ctx *c, const char *addr, int depth)
 	}
 	if (!seen(c, addr)) {
 		char *v = NULL;
-		int r = table_lookup_addr("virtual", addr, &v);
-		if (r == 0) r = table_lookup_addr("regexp:virtual", addr, &v);
+		int unext = 0;
+		int r = table_lookup_addr_ext("virtual", addr, &v, &unext);
+		if (r == 0) r = table_lookup_addr_ext("regexp:virtual", addr, &v, &unext);
 		if (r < 0) { fail(c, 'Z', "4.3.0", "cannot read control/virtual"); return; }
 		if (r > 0) {
 			mark_seen(c, addr);
-			struct expansion e = { c, addr, NULL, NULL, depth, "control/virtual" };
+			struct expansion e = { c, addr, NULL, NULL, depth, "control/virtual", "", 0 };
+			if (unext && rewrite_propagates("virtual")) e.elen = rewrite_extension(addr, &e.ext);
 			expand_items(&e, v, strlen(v));
 			free(v);
 			return;
@@ -404,7 +415,7 @@ static void resolve_addr(struct ctx *c, const char *addr, int depth)
 			if (root_path(path, sizeof path, "control/aliases.cdb") == 0 && stat(path, &st) == 0)
 				owner = st.st_uid;
 			privs_of_file(c, &pv, owner, "control/aliases");
-			struct expansion e = { c, addr, addr_domain(addr), &pv, depth, "control/aliases" };
+			struct expansion e = { c, addr, addr_domain(addr), &pv, depth, "control/aliases", "", 0 };
 			expand_items(&e, v, strlen(v));
 			free(v);
 			return;

@@ -29,6 +29,7 @@ static struct {
 } opt = { 0, 1, NULL, NULL, "", NULL, NULL, NULL };
 
 static char **rcpts;
+static char **orig;    /* the address as given, when canonical maps changed it */
 static size_t nrcpts;
 
 static void add_recipient(const char *a, size_t n)
@@ -46,6 +47,33 @@ static void add_recipient(const char *a, size_t n)
 	if (!r) die_nomem();
 	rcpts = r;
 	rcpts[nrcpts++] = q.s;
+}
+
+/* recipient_canonical_maps, canonical_maps; two that now name the same
+ * address are one recipient */
+static void canonical_recipients(void)
+{
+	orig = calloc(nrcpts, sizeof *orig);
+	if (!orig) die_nomem();
+	size_t k = 0;
+	for (size_t i = 0; i < nrcpts; i++) {
+		struct buf out = BUF_INIT;
+		char *given = rcpts[i];
+		if (canonical_address(0, given, &out) > 0) {
+			rcpts[i] = out.s;
+			orig[i] = given;
+		}
+		int dup = 0;
+		for (size_t j = 0; j < k && !dup; j++) dup = strcasecmp(rcpts[j], rcpts[i]) == 0;
+		if (dup) {
+			free(rcpts[i]);
+			free(orig[i]);
+			continue;
+		}
+		rcpts[k] = rcpts[i];
+		orig[k++] = orig[i];
+	}
+	nrcpts = k;
 }
 
 static void add_arg(const char *a) { add_recipient(a, strlen(a)); }
@@ -139,6 +167,11 @@ static char *sender_address(void)
 	}
 	if (!*s || strcmp(s, "<>") == 0) return strdup("");
 	if (addr_qualify(s, &out) < 0) die(EX_USAGE_, "bad sender address: %s", s);
+	struct buf canon = BUF_INIT;
+	if (out.s && canonical_address(1, out.s, &canon) > 0) {
+		buf_free(&out);
+		return canon.s;
+	}
 	return out.s ? out.s : strdup("");
 }
 
@@ -165,11 +198,20 @@ int main(int argc, char **argv)
 		die(EX_TEMPFAIL_, "the message's header section is too large");
 	if (!nrcpts) die(EX_USAGE_, "no recipients given");
 
+	/* canonical maps (canonical.c): the sender before From is made from it */
 	char *sender = sender_address();
-	struct buf env = BUF_INIT;
+	canonical_recipients();
+	canonical_headers(&h.text);
+	struct buf env = BUF_INIT, orcpt = BUF_INIT;
 	if (qenv_add(&env, 'S', sender) < 0) die(EX_USAGE_, "bad sender address");
-	for (size_t i = 0; i < nrcpts; i++)
-		if (qenv_add_rcpt(&env, rcpts[i], opt.notify, "") < 0) die(EX_USAGE_, "bad recipient %s", rcpts[i]);
+	for (size_t i = 0; i < nrcpts; i++) {
+		/* a rewritten recipient keeps the given one as ORCPT, as smtpd does */
+		buf_reset(&orcpt);
+		if (orig[i] && (buf_adds(&orcpt, "rfc822;") < 0 || buf_adds(&orcpt, orig[i]) < 0)) die_nomem();
+		if (qenv_add_rcpt(&env, rcpts[i], opt.notify, orcpt.len ? orcpt.s : "") < 0)
+			die(EX_USAGE_, "bad recipient %s", rcpts[i]);
+	}
+	buf_free(&orcpt);
 	if (opt.envid && qenv_add(&env, 'E', opt.envid) < 0) die(EX_USAGE_, "bad -V value");
 	if (opt.ret && qenv_add(&env, 'N', opt.ret) < 0) die(EX_USAGE_, "bad -R value");
 

@@ -28,4 +28,10 @@ void address_list(const char *v, size_t n, void (*add)(const char *addr, size_t 
 struct qclient;
 int body_copy(struct rbuf *r, struct qclient *q, int dot_ends);
 
+/* canonical.c: canonical rewriting of an envelope address (1 rewritten
+ * into out, 0 unchanged) and of the address headers in text (replaced in
+ * place); both exit 75 when a table cannot be read. */
+int canonical_address(int sender, const char *addr, struct buf *out);
+void canonical_headers(struct buf *text);
+
 #endif

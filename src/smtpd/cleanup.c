@@ -6,7 +6,8 @@
  * (always control/header_checks and control/body_checks, regexp tables).
  * The actions are logged in Postfix's words; REJECT and table failures
  * become the reply to the message, HOLD and DISCARD session flags that
- * data.c carries out. */
+ * data.c carries out. The canonical rules themselves are shared with
+ * sendmail in lib/rewrite.c; this file decides when they apply here. */
 #include "smtpd.h"
 #include "control.h"
 #include "log.h"
@@ -21,55 +22,19 @@
 
 #define CHECKS_TIME_MAX 10.0 /* seconds of regular expressions per message */
 
-enum { ENV_SENDER = 1, ENV_RECIPIENT = 2, HEAD_SENDER = 4, HEAD_RECIPIENT = 8 };
-
+/* canonical_classes as this role sees it (submission may override it) */
 static unsigned classes(void)
 {
-	static const struct { const char *word; unsigned bit; } names[] = {
-		{ "envelope_sender", ENV_SENDER }, { "envelope_recipient", ENV_RECIPIENT },
-		{ "header_sender", HEAD_SENDER }, { "header_recipient", HEAD_RECIPIENT },
-	};
 	const char *const *items;
 	size_t n = cfg_list("canonical_classes", &items);
-	unsigned out = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-			if (strcasecmp(items[i], names[k].word) == 0) out |= names[k].bit;
-	return out;
-}
-
-/* sender_/recipient_canonical_maps, then canonical_maps */
-static int map_chain(int sender, const char *addr, struct buf *out)
-{
-	struct buf a = BUF_INIT, tmp = BUF_INIT;
-	int changed = 0, r = -1;
-	const char *first = sender ? "sender_canonical_maps" : "recipient_canonical_maps";
-	if (buf_set(&a, addr, strlen(addr)) < 0 || buf_add(&a, "", 0) < 0) goto out;
-	int k = rewrite_addr(first, a.s, &tmp);
-	if (k < 0) goto out;
-	if (k > 0) {
-		changed = 1;
-		if (buf_set(&a, tmp.s, tmp.len) < 0 || buf_add(&a, "", 0) < 0) goto out;
-	}
-	k = rewrite_addr("canonical_maps", a.s, &tmp);
-	if (k < 0) goto out;
-	if (k > 0) {
-		changed = 1;
-		if (buf_set(&a, tmp.s, tmp.len) < 0 || buf_add(&a, "", 0) < 0) goto out;
-	}
-	r = 0;
-	if (changed) r = buf_set(out, a.s, a.len) < 0 || buf_add(out, "", 0) < 0 ? -1 : 1;
-out:
-	buf_free(&a);
-	buf_free(&tmp);
-	return r;
+	return rewrite_canonical_classes(items, n);
 }
 
 int canonical_envelope(struct session *s, int sender, const char *addr, struct buf *out)
 {
 	(void)s;
-	if (!(classes() & (sender ? ENV_SENDER : ENV_RECIPIENT))) return 0;
-	return map_chain(sender, addr, out);
+	if (!(classes() & (sender ? CANON_ENV_SENDER : CANON_ENV_RECIPIENT))) return 0;
+	return rewrite_canonical(sender, addr, out);
 }
 
 /* local_header_rewrite_clients: whose headers are ours to rewrite */
@@ -94,7 +59,7 @@ static int header_rewrite_client(struct session *s)
 static int header_map(void *arg, const char *addr, struct buf *out)
 {
 	struct inspect *in = arg;
-	return map_chain(in->ct.cur_class == HDR_SENDER, addr, out);
+	return rewrite_canonical(in->ct.cur_class == HDR_SENDER, addr, out);
 }
 
 static void emit(void *arg, const char *p, size_t n)
@@ -159,13 +124,8 @@ int inspect_begin(struct session *s, struct inspect *in, void (*out)(void *arg, 
 	if (file_exists("control/header_checks", in->hpath, sizeof in->hpath)) c->header_checks = in->hpath;
 	if (file_exists("control/body_checks", in->bpath, sizeof in->bpath)) c->body_checks = in->bpath;
 	unsigned cl = classes();
-	if ((cl & (HEAD_SENDER | HEAD_RECIPIENT)) && header_rewrite_client(s)) {
-		int any = rewrite_tables_exist("canonical_maps");
-		if ((cl & HEAD_SENDER) && (any || rewrite_tables_exist("sender_canonical_maps")))
-			c->rewrite_classes |= HDR_SENDER;
-		if ((cl & HEAD_RECIPIENT) && (any || rewrite_tables_exist("recipient_canonical_maps")))
-			c->rewrite_classes |= HDR_RECIPIENT;
-	}
+	if ((cl & (CANON_HEAD_SENDER | CANON_HEAD_RECIPIENT)) && header_rewrite_client(s))
+		c->rewrite_classes = rewrite_canonical_headers(cl);
 	in->active = c->header_checks || c->body_checks || c->rewrite_classes;
 	if (!in->active) return 0;
 	long long hmax = cfg_size("header_size_limit");

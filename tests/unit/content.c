@@ -167,6 +167,19 @@ int main(void)
 	content_free(&small);
 	content_free(&r);
 	content_free(&none);
+
+	/* yubin-ctl check's view of a result */
+	char why[300];
+	ok(content_action_check("REJECT no spam", 1, why, sizeof why) == 0, "REJECT with text");
+	ok(content_action_check("hold", 0, why, sizeof why) == 0, "words in any case");
+	ok(content_action_check("PREPEND X-Tag: yes", 1, why, sizeof why) == 0, "PREPEND a header");
+	ok(content_action_check("PREPEND just text", 0, why, sizeof why) == 0, "PREPEND a body line");
+	ok(content_action_check("PREPEND just text", 1, why, sizeof why) < 0 && strstr(why, "Name: value"),
+	   "PREPEND in header_checks must be a header");
+	ok(content_action_check("REPLACE", 0, why, sizeof why) < 0 && strstr(why, "needs"), "REPLACE needs text");
+	ok(content_action_check("IGNORE it", 1, why, sizeof why) < 0 && strstr(why, "no text"), "IGNORE takes none");
+	ok(content_action_check("FILTER smtp:x", 1, why, sizeof why) < 0 && strstr(why, "unknown action \"FILTER\""),
+	   "an action the checks do not carry out");
 	buf_free(&got);
 	buf_free(&acts);
 	return done_testing();

@@ -120,5 +120,53 @@ int main(void)
 	is_str(hv(" local-only", &calls), "(same)", "no @: not offered");
 	ok(calls == 0, "mapper not called for it");
 	is_str(hv("", NULL), "(same)", "empty value");
+
+	/* propagate_unmatched_extensions (default "canonical, virtual") */
+	const char *ext;
+	ok(rewrite_extension("joe+news@example.com", &ext) == 5 && strncmp(ext, "+news", 5) == 0,
+	   "extension with its delimiter");
+	ok(rewrite_extension("joe@example.com", &ext) == 0 && *ext == 0, "no extension");
+	ok(rewrite_extension("joe+a+b", &ext) == 4 && strcmp(ext, "+a+b") == 0, "bare local part, first delimiter");
+	struct buf x = BUF_INIT;
+	ok(rewrite_add_extension("new@y", 5, "+e", 2, &x) == 0 && strcmp(x.s, "new+e@y") == 0, "extension before @");
+	ok(rewrite_add_extension("new", 3, "+e", 2, &x) == 0 && strcmp(x.s, "new+e") == 0, "appended without @");
+	buf_free(&x);
+	map("canonical", "joe@example.com joseph.smith@example.com\n@old.example @new.example\n"
+	                 "joe+list@example.com lists@example.com\nchain@a chain@b\nchain@b final@c\n");
+	is_str(rw("canonical_maps", "joe+news@example.com"), "joseph.smith+news@example.com",
+	       "unmatched extension carried to the result");
+	is_str(rw("canonical_maps", "joe+list@example.com"), "lists@example.com", "an extension the table names is not");
+	is_str(rw("canonical_maps", "ann+x@old.example"), "ann+x@new.example", "@domain keeps it once");
+	is_str(rw("canonical_maps", "chain+x@a"), "final+x@c", "kept through a chain");
+	map("generic", "bob@host.local robert@example.org\n");
+	write_file("smtp_generic_maps", "generic\n");
+	control_reload();
+	is_str(rw("smtp_generic_maps", "bob+x@host.local"), "robert@example.org", "generic does not propagate by default");
+	write_file("propagate_unmatched_extensions", "virtual, generic\n");
+	control_reload();
+	is_str(rw("canonical_maps", "joe+news@example.com"), "joseph.smith@example.com", "canonical not listed: dropped");
+	is_str(rw("smtp_generic_maps", "bob+x@host.local"), "robert+x@example.org", "generic listed: kept");
+	ok(rewrite_propagates("virtual") && !rewrite_propagates("canonical"), "rewrite_propagates reads the setting");
+	write_file("propagate_unmatched_extensions", "canonical\n");
+	write_file("recipient_delimiter", "-\n");
+	control_reload();
+	is_str(rw("canonical_maps", "joe-news@example.com"), "joseph.smith-news@example.com", "recipient_delimiter");
+
+	/* the canonical chain smtpd and sendmail share */
+	char p[512];
+	snprintf(p, sizeof p, "%s/control/sender_canonical", root);
+	unlink(p);
+	map("sender_canonical", "alice@a.test chain@a\n");
+	const char *classes[] = { "envelope_sender", "Header_Recipient", "bogus" };
+	ok(rewrite_canonical_classes(classes, 3) == (CANON_ENV_SENDER | CANON_HEAD_RECIPIENT), "canonical_classes words");
+	ok(rewrite_canonical_headers(CANON_HEAD_SENDER | CANON_HEAD_RECIPIENT | CANON_ENV_SENDER) ==
+	       (HDR_SENDER | HDR_RECIPIENT), "header classes with tables");
+	ok(rewrite_canonical_headers(CANON_ENV_SENDER | CANON_ENV_RECIPIENT) == 0, "no header classes asked");
+	struct buf c = BUF_INIT;
+	ok(rewrite_canonical(1, "alice@a.test", &c) == 1 && strcmp(c.s, "final@c") == 0,
+	   "sender: sender_canonical, then canonical");
+	ok(rewrite_canonical(0, "alice@a.test", &c) == 0, "recipient: sender_canonical not used");
+	ok(rewrite_canonical(0, "chain@a", &c) == 1 && strcmp(c.s, "final@c") == 0, "recipient: canonical");
+	buf_free(&c);
 	return done_testing();
 }

@@ -168,6 +168,22 @@ static void aliases_tests(void)
 	is_str(get("aliases", "postmaster"), "demo", "failed compile keeps the old table");
 }
 
+struct check_seen { unsigned long lines[8]; int n, results; };
+
+static void check_report(void *arg, unsigned long line, const char *what)
+{
+	struct check_seen *c = arg;
+	(void)what;
+	if (c->n < 8) c->lines[c->n++] = line;
+}
+
+static void check_result(void *arg, unsigned long line, const char *result)
+{
+	struct check_seen *c = arg;
+	(void)line, (void)result;
+	c->results++;
+}
+
 static void regexp_tests(void)
 {
 	write_file("checks.regexp",
@@ -212,6 +228,17 @@ static void regexp_tests(void)
 	}
 	write_bytes("nul.regexp", "/a/ X\0\n", 7);
 	is_str(rx("nul", "a", 1), "(error)", "NUL in regexp table refused");
+
+	/* yubin-ctl check: every bad line reported, results handed over */
+	write_file("checked.regexp", "/ok/ A\n/(/ B\n/x/q C\nif /y/\n/z/ D\nendif\n/(a)/ $2\nif /w/\n");
+	struct check_seen seen = { { 0 }, 0, 0 };
+	int problems = regexp_check_rules(cpath("checked.regexp"), check_report, check_result, &seen);
+	ok(problems == 4, "four problems found, not just the first (%d)", problems);
+	ok(seen.n == 4 && seen.lines[0] == 2 && seen.lines[1] == 3 && seen.lines[2] == 7 && seen.lines[3] == 0,
+	   "reported at lines 2, 3, 7 and for the file (if without endif)");
+	ok(seen.results == 2, "the results of the good rules are handed over");
+	ok(regexp_check_rules(cpath("no-such.regexp"), check_report, NULL, &seen) < 0 && errno == ENOENT,
+	   "a missing file is an error of its own");
 }
 
 static void spec_tests(void)
@@ -234,6 +261,18 @@ static void spec_tests(void)
 	is_str(addr("virtual", "bare"), "bare-user", "address without domain");
 	is_str(addr("hash:/etc/postfix/virtual", "user@example.com"), "plain", "Postfix hash: spec");
 	char *v;
+	int unext = -1;
+	ok(table_lookup_addr_ext("virtual", "user+other@example.com", &v, &unext) == 1 && unext == 1,
+	   "matched without its extension: said so");
+	free(v);
+	ok(table_lookup_addr_ext("virtual", "user+ext@example.com", &v, &unext) == 1 && unext == 0,
+	   "matched with it: not");
+	free(v);
+	ok(table_lookup_addr_ext("virtual", "bare+x@localhost", &v, &unext) == 1 && unext == 1, "bare user stripped");
+	free(v);
+	ok(table_lookup_addr_ext("virtual", "nobody+x@example.com", &v, &unext) == 1 && unext == 0,
+	   "@domain is no extension match");
+	free(v);
 	ok(table_lookup("virtual", "@example.com", &v) == 1 && !strcmp(v, "catchall"), "table_lookup exact key");
 	free(v);
 	ok(table_lookup("cdb:virtual.cdb", "bare", &v) == 1, "cdb: spec with suffix");
