@@ -23,7 +23,7 @@
 
 #define ADDRS_MAX 16
 
-static int connect_to(const struct dns_addr *a, unsigned port, int timeout_s, int *err)
+int connect_to(const struct dns_addr *a, unsigned port, int timeout_s, int *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -202,7 +202,12 @@ int conn_open(struct conn *c, struct batch *b)
 	struct fail best;
 	best.text[0] = 0;
 	best.perm = 0;
+	char sts_id[STS_ID_MAX];
+	const struct sts_policy *sts = b->sts ? mtasts_policy(r->nexthop, sts_id, sizeof sts_id) : NULL;
 	for (size_t i = 0; i < nmx; i++) {
+		struct fail f;
+		if (sts && mtasts_mx_check(b, sts, sts_id, mx[i].host, &f) < 0) { keep(&best, &f); continue; }
+		c->sts = sts ? sts->mode : STS_NONE;
 		int t = try_host(c, b, mx[i].host, single, &best);
 		if (t == 0) return 0;
 		if (t == 1) {
@@ -215,6 +220,7 @@ int conn_open(struct conn *c, struct batch *b)
 		}
 	}
 	if (!best.text[0]) fail_set(&best, 0, "4.4.1", "no usable address for %s", r->nexthop);
+	if (sts && sts->mode == STS_ENFORCE) mtasts_explain(&best, r->nexthop, sts_id);
 	batch_fail(b, best.perm ? 'D' : 'Z', best.status, "%s", best.text);
 	return -1;
 }
