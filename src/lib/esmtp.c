@@ -2,6 +2,7 @@
 #include "esmtp.h"
 #include "buf.h"
 
+#include <limits.h>
 #include <strings.h>
 #include <string.h>
 
@@ -51,6 +52,25 @@ int esmtp_size_parse(const char *p, size_t n, long long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int esmtp_bdat_parse(const char *p, size_t n, unsigned long long *size, int *last)
+{
+	unsigned long long v = 0;
+	size_t i = 0;
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, (unsigned)(p[i] - '0'), &v))
+			return -1;
+	if (i == 0 || v > (unsigned long long)LLONG_MAX || (i < n && p[i] != ' ')) return -1;
+	*size = v;
+	*last = 0;
+	while (i < n && p[i] == ' ') i++;
+	if (i == n) return 0;
+	if (n - i == 4 && strncasecmp(p + i, "LAST", 4) == 0) {
+		*last = 1;
+		return 0;
+	}
+	return -2;
 }
 
 int esmtp_notify_parse(const char *p, size_t n, char *out, size_t max)

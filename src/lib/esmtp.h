@@ -26,6 +26,11 @@ int esmtp_key_is(const struct esmtp_param *pa, const char *name);
 
 /* SIZE=digits, at most 18 of them. 0 or -1. */
 int esmtp_size_parse(const char *p, size_t n, long long *out);
+/* The argument of BDAT (RFC 3030): chunk-size [SP "LAST"]. 0 with *size
+ * and *last set; -1 when no size can be read (not digits, or above
+ * 2^63-1): the chunk cannot be skipped, so the session cannot go on; -2
+ * when the size is good but the rest is not (the chunk can be skipped). */
+int esmtp_bdat_parse(const char *p, size_t n, unsigned long long *size, int *last);
 /* NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY (no repeats,
  * NEVER alone); out gets the canonical upper-case list. 0 or -1. */
 int esmtp_notify_parse(const char *p, size_t n, char *out, size_t max);

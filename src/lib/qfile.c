@@ -90,6 +90,7 @@ int qenv_parse(const char *p, size_t n, struct qenv *e)
 		case 'A': r = set_field(&e->auth, v, vn); break;
 		case 'C': r = set_field(&e->client, v, vn); break;
 		case 'H': r = set_field(&e->helo, v, vn); break;
+		case 'U': e->smtputf8 = 1; break;
 		case 'R':
 			if (vn < 1 || (*v != ' ' && *v != 'D')) goto bad;
 			r = add_rcpt(e, v + 1, vn - 1, *v, (off_t)(i + 1));

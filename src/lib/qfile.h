@@ -10,6 +10,8 @@
  *                  ' ' to do, 'D' done (delivered, or its bounce is queued)
  *   E<envid>  N<ret: FULL|HDRS>  B<body: 7BIT|8BITMIME>  A<auth login>
  *   C<client ip>  H<helo name>   optional DSN and client facts
+ *   U<SMTPUTF8>    optional: the message came with SMTPUTF8 (RFC 6531);
+ *                  files written before this record existed lack it
  *
  * A recipient's state byte is rewritten in place with one pwrite, so the
  * file never changes size after it is committed. The envelope a caller
@@ -38,6 +40,7 @@ struct qenv {
 	long long arrival;
 	char *sender;
 	char *envid, *ret, *body, *auth, *client, *helo;
+	int smtputf8;    /* a U record was present */
 	struct qrcpt *rcpt;
 	size_t nrcpt;
 	off_t msg_off;   /* where the message starts */

@@ -52,7 +52,7 @@ static void abandon(struct session *s)
 	*s->tmpname = 0;
 }
 
-static int record_type_ok(char t) { return t && strchr("SRENBACHQ", t); }
+static int record_type_ok(char t) { return t && strchr("SRENBACHUQ", t); }
 
 /* The caller's envelope into the file (R lines get the ' ' state byte).
  * 0 done, 1 a clean EOF before any record, -1 failure. */

@@ -53,7 +53,7 @@ struct batch {
 
 /* SMTP server capabilities from EHLO */
 struct caps {
-	int esmtp, pipelining, eightbit, dsn, starttls, smtputf8, auth_plain, auth_login;
+	int esmtp, pipelining, eightbit, dsn, starttls, smtputf8, chunking, auth_plain, auth_login;
 	long long size;           /* SIZE limit, 0 = none announced */
 };
 

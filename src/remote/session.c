@@ -33,6 +33,7 @@ static void parse_caps(struct caps *cp, const char *lines)
 			else if (word_is(p, n, "DSN")) cp->dsn = 1;
 			else if (word_is(p, n, "STARTTLS")) cp->starttls = 1;
 			else if (word_is(p, n, "SMTPUTF8")) cp->smtputf8 = 1;
+			else if (word_is(p, n, "CHUNKING")) cp->chunking = 1;
 			else if (word_is(p, n, "SIZE")) {
 				long long v = 0;
 				for (size_t i = 5; i < n && isdigit((unsigned char)p[i]) && v < (1LL << 50); i++)

@@ -34,13 +34,13 @@ static const struct command {
 	{ "RCPT", cmd_rcpt, 0 },       { "DATA", cmd_data, 0 },       { "RSET", cmd_rset, PRE_TLS },
 	{ "NOOP", cmd_noop, PRE_TLS }, { "QUIT", cmd_quit, PRE_TLS }, { "VRFY", cmd_vrfy, 0 },
 	{ "HELP", cmd_help, 0 },       { "ETRN", cmd_etrn, 0 },       { "STARTTLS", cmd_starttls, PRE_TLS },
-	{ "AUTH", cmd_auth, 0 },
+	{ "AUTH", cmd_auth, 0 },       { "BDAT", cmd_bdat, PRE_TLS }, /* reads its chunk even when refused */
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define UNKNOWN NCOMMANDS /* counter slot for everything else */
 
 const char *const command_names[] = { "helo", "ehlo", "mail", "rcpt", "data", "rset", "noop", "quit",
-                                      "vrfy", "help", "etrn", "starttls", "auth", "unknown" };
+                                      "vrfy", "help", "etrn", "starttls", "auth", "bdat", "unknown" };
 const size_t command_count = NCOMMANDS + 1;
 
 /* a line that is no command at all */
@@ -130,6 +130,8 @@ void transaction_reset(struct session *s)
 	}
 	s->nrcpt = 0;
 	s->in_mail = 0;
+	bdat_reset(s); /* RSET, HELO or a new EHLO between chunks: nothing is queued */
+	s->smtputf8 = 0;
 	s->hold = s->discard = 0;
 	buf_reset(&s->sender);
 	buf_reset(&s->sender_canon);
@@ -190,7 +192,9 @@ static void cmd_ehlo(struct session *s, char *arg, size_t len)
 	}
 	reply_more(s, "250-ENHANCEDSTATUSCODES");
 	reply_more(s, "250-8BITMIME");
-	reply(s, "250 DSN");
+	reply_more(s, "250-DSN");
+	reply_more(s, "250-SMTPUTF8");
+	reply(s, "250 CHUNKING");
 }
 
 static void cmd_rset(struct session *s, char *arg, size_t len)
@@ -246,7 +250,7 @@ static void cmd_help(struct session *s, char *arg, size_t len)
 {
 	(void)arg;
 	(void)len;
-	reply_more(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP ETRN STARTTLS AUTH");
+	reply_more(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP ETRN STARTTLS AUTH");
 	reply(s, "214 2.0.0 See RFC 5321");
 }
 

@@ -292,6 +292,7 @@ static int envelope(struct session *s, struct buf *env)
 	add(env, 'C', s->addr.family ? s->ip : "", &bad);
 	add(env, 'H', s->helo, &bad);
 	add(env, 'A', s->login ? s->login : "", &bad);
+	add(env, 'U', s->smtputf8 ? "SMTPUTF8" : "", &bad);
 	add(env, 'Q', s->hold ? "hold" : "", &bad); /* an access table's HOLD: queue/hold */
 	return bad ? -1 : 0;
 }
@@ -357,10 +358,10 @@ static void received(struct data *d)
 	}
 	if (s->nrcpt == 1)
 		n = snprintf(line, sizeof line, "%sby %s with %s id %s\n\tfor <%s>; %s\n", lead, control_get("myhostname"),
-		             s->proto, s->q.id, s->rcpt[0], date);
+		             received_protocol(s), s->q.id, s->rcpt[0], date);
 	else
-		n = snprintf(line, sizeof line, "%sby %s with %s id %s; %s\n", lead, control_get("myhostname"), s->proto,
-		             s->q.id, date);
+		n = snprintf(line, sizeof line, "%sby %s with %s id %s; %s\n", lead, control_get("myhostname"),
+		             received_protocol(s), s->q.id, date);
 	if (n > 0 && (size_t)n < sizeof line) store(d, line, (size_t)n);
 }
 
@@ -414,40 +415,54 @@ static void verdict(struct session *s, const char *qid, int ok, const char *why)
 	reply_err(s, "%s", why);
 }
 
-void cmd_data(struct session *s, char *arg, size_t len)
+/* The message in steps, shared by DATA and BDAT (bdat.c): one message at
+ * a time per session, so its reader state is this file's. */
+static struct data msg;
+static int msg_held;
+
+int message_begin(struct session *s)
 {
-	(void)arg;
-	if (len) { reply_err(s, "501 5.5.4 Syntax: DATA"); return; }
-	if (!s->in_mail) { reply_err(s, "503 5.5.1 Error: need RCPT command"); return; }
-	if (!s->nrcpt) { reply_err(s, "554 5.5.1 Error: no valid recipients"); return; }
-	if (queue_begin(s) < 0) {
-		reply(s, "451 4.3.0 Error: queue file write error");
-		return;
-	}
+	if (queue_begin(s) < 0) return -1;
+	if (s->login)
+		log_msg("%s: client=%s, sasl_method=%s, sasl_username=%s", s->q.id, client_name(s), s->sasl_method,
+		        s->login);
+	else
+		log_msg("%s: client=%s", s->q.id, client_name(s));
+	data_init(&msg, s);
+	received(&msg);
+	msg_held = s->hold; /* already in the envelope */
+	return 0;
+}
+
+void message_put(const char *p, size_t n) { put(&msg, p, n); }
+
+void message_refuse(const char *why) { refuse(&msg, why); }
+
+int message_refused(void) { return msg.error != NULL; }
+
+void message_abort(struct session *s)
+{
+	buf_free(&msg.hdr);
+	qclient_close(&s->q);
+	s->q_open = 0;
+}
+
+void message_end(struct session *s)
+{
+	struct data *d = &msg;
 	char qid[QID_MAX];
 	memcpy(qid, s->q.id, sizeof qid);
-	if (s->login)
-		log_msg("%s: client=%s, sasl_method=%s, sasl_username=%s", qid, client_name(s), s->sasl_method, s->login);
-	else
-		log_msg("%s: client=%s", qid, client_name(s));
-	static struct data d;
-	data_init(&d, s);
-	received(&d);
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	int held = s->hold; /* already in the envelope */
-	int st = read_message(&d);
-	if (st != 0) io_failed(s, st); /* session_end closes yubin-queue: nothing is queued */
-	if (d.insp.active && !d.error) {
-		content_finish(&d.insp.ct);
-		if (d.insp.reject[0]) refuse(&d, d.insp.reject);
+	if (d->insp.active && !d->error) {
+		content_finish(&d->insp.ct);
+		if (d->insp.reject[0]) refuse(d, d->insp.reject);
 	}
-	if (d.fixups && !d.error) {
-		d.line_start = d.hdr.len; /* a message that is all header */
-		header_done(&d);
+	if (d->fixups && !d->error) {
+		d->line_start = d->hdr.len; /* a message that is all header */
+		header_done(d);
 	}
-	buf_free(&d.hdr);
-	to_queue(&d);
-	if (!d.error && !d.qfail && s->discard) {
+	buf_free(&d->hdr);
+	to_queue(d);
+	if (!d->error && !d->qfail && s->discard) {
 		/* DISCARD: the client hears "queued", and nothing is */
 		qclient_close(&s->q);
 		s->q_open = 0;
@@ -456,11 +471,11 @@ void cmd_data(struct session *s, char *arg, size_t len)
 		transaction_reset(s);
 		return;
 	}
-	if (!d.error && !d.qfail && s->hold && !held && qclient_hold(&s->q) < 0) d.qfail = 1;
-	if (d.error) { /* a failed queue write (d.qfail) still asks the writer why, below */
+	if (!d->error && !d->qfail && s->hold && !msg_held && qclient_hold(&s->q) < 0) d->qfail = 1;
+	if (d->error) { /* a failed queue write (d->qfail) still asks the writer why, below */
 		qclient_close(&s->q);
 		s->q_open = 0;
-		verdict(s, qid, 0, d.error ? d.error : "451 4.3.0 Error: queue file write error");
+		verdict(s, qid, 0, d->error);
 	} else {
 		char why[512], text[600];
 		if (qclient_commit(&s->q, why, sizeof why) == 0) {
@@ -479,4 +494,21 @@ void cmd_data(struct session *s, char *arg, size_t len)
 		}
 	}
 	transaction_reset(s);
+}
+
+void cmd_data(struct session *s, char *arg, size_t len)
+{
+	(void)arg;
+	if (len) { reply_err(s, "501 5.5.4 Syntax: DATA"); return; }
+	if (!s->in_mail) { reply_err(s, "503 5.5.1 Error: need RCPT command"); return; }
+	if (s->bdat) { reply_err(s, "503 5.5.1 Error: DATA after BDAT"); return; } /* RFC 3030 3 */
+	if (!s->nrcpt) { reply_err(s, "554 5.5.1 Error: no valid recipients"); return; }
+	if (message_begin(s) < 0) {
+		reply(s, "451 4.3.0 Error: queue file write error");
+		return;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	int st = read_message(&msg);
+	if (st != 0) io_failed(s, st); /* session_end closes yubin-queue: nothing is queued */
+	message_end(s);
 }

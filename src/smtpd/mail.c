@@ -1,6 +1,6 @@
 /* mail.c — MAIL FROM and RCPT TO: the path, the ESMTP parameters of the
  * extensions we advertise (SIZE, BODY, DSN's RET/ENVID/NOTIFY/ORCPT,
- * AUTH=), the recipient limit, and the recipient policy (policy.c). */
+ * AUTH=, SMTPUTF8), the recipient limit, and the recipient policy (policy.c). */
 #include "smtpd.h"
 #include "addr.h"
 #include "control.h"
@@ -65,6 +65,7 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 	}
 	long long size = 0;
 	char body[10] = "", ret[5] = "";
+	int utf8 = 0;
 	struct buf envid = BUF_INIT;
 	envid.max = ENVID_MAX;
 	struct esmtp_param p;
@@ -94,6 +95,9 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 			buf_reset(&envid);
 			if (!p.val || xtext_decode(p.val, p.vlen, &envid) < 0 || envid.len == 0)
 				bad = "501 5.5.4 Bad ENVID parameter syntax";
+		} else if (esmtp_key_is(&p, "SMTPUTF8")) {
+			if (p.val) bad = "501 5.5.4 Bad SMTPUTF8 parameter syntax";
+			utf8 = 1;
 		} else if (esmtp_key_is(&p, "AUTH")) {
 			/* RFC 4954 5: the submitter's identity as the client claims it;
 			 * we only trust our own AUTH, so it is accepted and ignored */
@@ -108,6 +112,12 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 	}
 	if (r < 0) {
 		reply_err(s, "501 5.5.4 Bad MAIL parameter syntax");
+		goto out;
+	}
+	const char *u8 = smtputf8_addr_check(utf8, a.s, 1);
+	if (u8) {
+		log_reject(s, NULL, "MAIL", a.s, "", u8);
+		reply_err(s, "%s", u8);
 		goto out;
 	}
 	if (s->size_limit > 0 && size > s->size_limit) {
@@ -144,6 +154,7 @@ void cmd_mail(struct session *s, char *arg, size_t len)
 		buf_add(&s->envid, "", 0);
 	}
 	s->size = size;
+	s->smtputf8 = utf8;
 	memcpy(s->body, body, sizeof body);
 	memcpy(s->ret, ret, sizeof ret);
 	s->in_mail = 1;
@@ -181,6 +192,7 @@ static int add_rcpt(struct session *s, const char *addr, const char *notify, con
 void cmd_rcpt(struct session *s, char *arg, size_t len)
 {
 	if (!s->in_mail) { reply_err(s, "503 5.5.1 Error: need MAIL command"); return; }
+	if (s->bdat) { reply_err(s, "503 5.5.1 Error: RCPT after BDAT"); return; } /* the envelope is in the queue */
 	if (strip_keyword(&arg, &len, "TO:") < 0) {
 		reply_err(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
@@ -224,6 +236,12 @@ void cmd_rcpt(struct session *s, char *arg, size_t len)
 		goto out;
 	}
 	if (buf_add(&orcpt, "", 0) < 0) die_nomem();
+	const char *u8 = smtputf8_addr_check(s->smtputf8, a.s, 0);
+	if (u8) {
+		log_reject(s, NULL, "RCPT", NULL, a.s, u8);
+		reply_err(s, "%s", u8);
+		goto out;
+	}
 	if (limits_rcpt(s) < 0) goto out;
 	if (s->rcpt_limit > 0 && s->nrcpt >= (unsigned long long)s->rcpt_limit) {
 		/* not the client's error to count: RFC 5321 4.5.3.1.10 says retry later */

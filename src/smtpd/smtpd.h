@@ -44,6 +44,8 @@ struct session {
 	long long size;       /* declared SIZE=, 0 if none */
 	char body[10];        /* "", 7BIT or 8BITMIME */
 	char ret[5];          /* "", FULL or HDRS */
+	int smtputf8;         /* MAIL FROM said SMTPUTF8 (RFC 6531) */
+	int bdat;             /* a BDAT message is open in yubin-queue (bdat.c) */
 	struct buf envid;
 	char **rcpt;          /* accepted recipients */
 	char **rcpt_notify, **rcpt_orcpt;
@@ -147,6 +149,29 @@ int inspect_begin(struct session *s, struct inspect *in, void (*out)(void *arg, 
 
 /* data.c */
 void cmd_data(struct session *s, char *arg, size_t len);
+/* The message in steps, for DATA and BDAT: begin starts it in yubin-queue
+ * (-1: no queue, nothing started, no reply given) with the Received
+ * header; put takes message bytes with LF line ends (dot-unstuffed) and
+ * does the header/size/hop accounting and the checks; refuse sets the
+ * reply the message will get; end gives the verdict (queued or refused)
+ * and resets the transaction; abort drops the message, queueing nothing. */
+int message_begin(struct session *s);
+void message_put(const char *p, size_t n);
+void message_refuse(const char *why);
+int message_refused(void);
+void message_end(struct session *s);
+void message_abort(struct session *s);
+
+/* bdat.c: BDAT (RFC 3030); bdat_reset drops an open BDAT message */
+void cmd_bdat(struct session *s, char *arg, size_t len);
+void bdat_reset(struct session *s);
+
+/* smtputf8.c: RFC 6531 */
+/* NULL when addr may be used in a transaction that did (declared) or did
+ * not say SMTPUTF8; else the reply to give */
+const char *smtputf8_addr_check(int declared, const char *addr, int sender);
+/* the "with" protocol of the Received header: UTF8SMTP... or s->proto */
+const char *received_protocol(const struct session *s);
 
 /* tls.c */
 const char *service_name(const struct session *s);

@@ -30,6 +30,7 @@ void reply_more(struct session *s, const char *fmt, ...) { (void)s; (void)fmt; }
 void io_failed(struct session *s, int status) { (void)s; (void)status; abort(); }
 void transaction_reset(struct session *s) { (void)s; }
 const char *client_name(const struct session *s) { (void)s; return "fuzz[192.0.2.1]"; }
+const char *received_protocol(const struct session *s) { return s->proto; }
 void log_reject(struct session *s, const char *qid, const char *stage, const char *sender, const char *rcpt,
                 const char *text)
 {
