@@ -1,11 +1,12 @@
 /* dnscheck.c — yubin-ctl dns-check DOMAIN: the DNS a mail domain needs to
  * be accepted by the big providers, looked up and checked: MX and the MX
- * hosts' addresses, SPF (one record; does it pass for the MX hosts, the
- * usual senders), DKIM (each selector of control/dkim_keys published, and
- * equal to our key), DMARC (a record with p=). One line per fact:
- * "ok", "warn" or "FAIL"; exit 0 when nothing FAILed, 1 otherwise. PTR
- * records are not looked up (our resolver has no PTR parser): check them
- * with `host ADDRESS`. */
+ * hosts' addresses, PTR (each address of the MX hosts and of myhostname
+ * has a name that resolves back to it: FCrDNS), SPF (one record; does it
+ * pass for the MX hosts, the usual senders), DKIM (each selector of
+ * control/dkim_keys published, and equal to our key), DMARC (a record
+ * with p=), and the optional MTA-STS and TLSRPT records. One line per
+ * fact: "ok", "warn" or "FAIL" ("note" for optional things not there);
+ * exit 0 when nothing FAILed, 1 otherwise. */
 #include "ctl.h"
 #include "authdns.h"
 #include "buf.h"
@@ -15,6 +16,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "log.h"
+#include "mtasts.h"
 #include "spf.h"
 #include "table.h"
 
@@ -134,6 +136,92 @@ static void check_dmarc(const char *domain)
 	line("ok", "DMARC", t);
 }
 
+/* forward-confirmed reverse DNS of one address: a PTR name whose
+ * addresses include this one (what receivers check of a sender) */
+static void check_ptr(const char *whose, const struct dns_addr *addr)
+{
+	static struct dns_answer a;
+	char ip[64], t[900];
+	dns_addr_str(addr, ip, sizeof ip);
+	int r = dns_ptr(addr, &a);
+	if (r == DNS_TEMP || r == DNS_BAD) {
+		snprintf(t, sizeof t, "%s (%s): lookup failed", ip, whose);
+		line("FAIL", "PTR", t);
+		return;
+	}
+	size_t names = 0;
+	for (size_t i = 0; r == DNS_OK && i < a.n; i++) {
+		if (a.rr[i].type != DNS_T_PTR || !a.rr[i].name[0]) continue;
+		names++;
+		struct dns_addr fw[16];
+		size_t k = 0, same = 0;
+		dns_addrs(a.rr[i].name, DNS_V4 | DNS_V6, fw, 16, &k);
+		for (size_t j = 0; j < k; j++)
+			same += fw[j].family == addr->family && memcmp(fw[j].a, addr->a, addr->family == AF_INET ? 4 : 16) == 0;
+		if (same) snprintf(t, sizeof t, "%s (%s) -> %s -> %s: forward-confirmed", ip, whose, a.rr[i].name, ip);
+		else snprintf(t, sizeof t, "%s (%s) -> %s, which does not resolve back to %s: receivers will distrust "
+		              "mail from this address", ip, whose, a.rr[i].name, ip);
+		line(same ? "ok" : "FAIL", "PTR", t);
+	}
+	if (!names) {
+		snprintf(t, sizeof t, "%s (%s): no PTR record; ask the address's owner (your provider) for one naming "
+		         "this host", ip, whose);
+		line("FAIL", "PTR", t);
+	}
+}
+
+static void check_ptrs(const struct dns_addr *mxaddrs, size_t nmx)
+{
+	struct dns_addr own[16];
+	size_t n = 0;
+	char whose[400];
+	const char *me = control_get("myhostname");
+	for (size_t i = 0; i < nmx; i++) check_ptr("MX", &mxaddrs[i]);
+	int r = dns_addrs(me, DNS_V4 | DNS_V6, own, 16, &n);
+	snprintf(whose, sizeof whose, "myhostname %s", me);
+	if (r != DNS_OK || n == 0) {
+		snprintf(whose, sizeof whose, "myhostname %s has no address in DNS: mail sent from it fails FCrDNS", me);
+		line("warn", "PTR", whose);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int seen = 0;
+		for (size_t j = 0; j < nmx && !seen; j++)
+			seen = own[i].family == mxaddrs[j].family && memcmp(own[i].a, mxaddrs[j].a, 16) == 0;
+		if (!seen) check_ptr(whose, &own[i]);
+	}
+}
+
+/* an optional TXT record: the records at name that start with prefix */
+static void check_optional(const char *what, const char *name, const char *prefix, const char *advice)
+{
+	char *rec[4], t[700];
+	size_t n = 0;
+	int r = auth_txt(name, prefix, rec, 4, &n);
+	if (r == DNS_TEMP || r == DNS_BAD) { line("FAIL", what, "lookup failed"); return; }
+	if (n == 0) {
+		snprintf(t, sizeof t, "%s: none published (optional; %s)", name, advice);
+		line("note", what, t);
+		return;
+	}
+	if (n > 1) {
+		snprintf(t, sizeof t, "%s: more than one %s record (receivers ignore them all)", name, prefix);
+		line("FAIL", what, t);
+	} else if (strcmp(what, "MTA-STS") == 0) {
+		char id[STS_ID_MAX];
+		int ok = sts_txt_parse(rec[0], strlen(rec[0]), id, sizeof id) == 0;
+		snprintf(t, sizeof t, "%s: %s%s", name, rec[0], ok ? "" : " (malformed: needs id=1-32 letters/digits)");
+		line(ok ? "ok" : "FAIL", what, t);
+		if (ok) {
+			snprintf(t, sizeof t, "policy expected at https://mta-sts.%s/.well-known/mta-sts.txt", name + 9);
+			line("note", what, t);
+		}
+	} else {
+		snprintf(t, sizeof t, "%s: %s", name, rec[0]);
+		line(strstr(rec[0], "rua=") ? "ok" : "FAIL", what, t);
+	}
+	auth_txt_free(rec, n);
+}
+
 int cmd_dns_check(int argc, char **argv)
 {
 	struct dns_addr addrs[32];
@@ -141,10 +229,15 @@ int cmd_dns_check(int argc, char **argv)
 	if (argc != 2) die(EXIT_PERM, "usage: yubin-ctl dns-check DOMAIN");
 	char *domain = argv[1];
 	for (char *c = domain; *c; c++) if (*c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+	char name[DNS_NAME_MAX + 16];
 	check_mx(domain, addrs, 32, &na);
+	check_ptrs(addrs, na);
 	check_spf(domain, addrs, na);
 	check_dkim(domain);
 	check_dmarc(domain);
-	line("note", "PTR", "not checked here: each sending address needs a PTR whose name resolves back to it (host ADDRESS)");
+	snprintf(name, sizeof name, "_mta-sts.%s", domain);
+	check_optional("MTA-STS", name, "v=STSv1", "senders that support it then require TLS to your MX");
+	snprintf(name, sizeof name, "_smtp._tls.%s", domain);
+	check_optional("TLSRPT", name, "v=TLSRPTv1", "reports of TLS failures to you");
 	return failed ? 1 : 0;
 }

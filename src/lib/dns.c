@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -156,6 +157,12 @@ static int collect_rr(const unsigned char *pkt, size_t len, const struct rrinfo 
 		if (e == -2) return 0;   /* an exchange no host can be named: skip it */
 		break;
 	}
+	case DNS_T_PTR: {
+		int e = dns_name_expand(pkt, len, rr->rdoff, out->name, sizeof out->name, &next);
+		if (e == -1 || next != end) return DNS_BAD;
+		if (e == -2) return 0;   /* a name no host has: skip it */
+		break;
+	}
 	case DNS_T_TXT: {
 		size_t i = rr->rdoff;
 		out->txt_off = a->txt_used;
@@ -272,6 +279,26 @@ static int query_depth(const char *name, int qtype, struct dns_answer *a, int de
 int dns_query(const char *name, int qtype, struct dns_answer *a) { return query_depth(name, qtype, a, 0); }
 
 int dns_txt(const char *name, struct dns_answer *a) { return dns_query(name, DNS_T_TXT, a); }
+
+int dns_ptr(const struct dns_addr *addr, struct dns_answer *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	char name[80];
+	size_t n = 0;
+	if (addr->family == AF_INET) {
+		for (int i = 3; i >= 0; i--) n += (size_t)snprintf(name + n, sizeof name - n, "%u.", addr->a[i]);
+		snprintf(name + n, sizeof name - n, "in-addr.arpa");
+	} else {
+		for (int i = 15; i >= 0; i--) {
+			name[n++] = hex[addr->a[i] & 15];
+			name[n++] = '.';
+			name[n++] = hex[addr->a[i] >> 4];
+			name[n++] = '.';
+		}
+		snprintf(name + n, sizeof name - n, "ip6.arpa");
+	}
+	return dns_query(name, DNS_T_PTR, a);
+}
 
 size_t dns_mx_sort(struct dns_mx *mx, size_t n)
 {

@@ -14,7 +14,7 @@
 #define DNS_RR_MAX 64      /* records kept per answer; the rest ignored */
 #define DNS_TXT_MAX 8192   /* bytes of TXT strings kept per answer */
 
-enum dns_type { DNS_T_A = 1, DNS_T_CNAME = 5, DNS_T_MX = 15, DNS_T_TXT = 16, DNS_T_AAAA = 28 };
+enum dns_type { DNS_T_A = 1, DNS_T_CNAME = 5, DNS_T_PTR = 12, DNS_T_MX = 15, DNS_T_TXT = 16, DNS_T_AAAA = 28 };
 
 enum dns_status {
 	DNS_OK = 0,        /* records found */
@@ -28,7 +28,7 @@ enum dns_status {
 struct dns_rr {
 	unsigned short type;
 	unsigned short pref;          /* MX preference */
-	char name[DNS_NAME_MAX];      /* MX exchange or CNAME target, lower case; "" = root */
+	char name[DNS_NAME_MAX];      /* MX exchange, CNAME or PTR target, lower case; "" = root */
 	unsigned char addr[16];       /* A: first 4 bytes, AAAA: 16 */
 	size_t txt_off, txt_len;      /* TXT: its strings joined, in dns_answer.txt */
 };
@@ -87,5 +87,8 @@ void dns_addr_str(const struct dns_addr *a, char *out, size_t max);
 
 /* TXT records of name; each rr's strings are in a->txt. */
 int dns_txt(const char *name, struct dns_answer *a);
+
+/* PTR records of an address (in-addr.arpa / ip6.arpa); names in rr[].name. */
+int dns_ptr(const struct dns_addr *addr, struct dns_answer *a);
 
 #endif
