@@ -118,7 +118,6 @@ const struct setting settings[] = {
 	S("smtp_tls_security_level", "may", "none, may, encrypt or verify for outgoing STARTTLS"),
 	S("smtp_tls_CAfile", "", "CA bundle for verify; empty means the system bundle"),
 	B("smtp_mta_sts", "yes", "MTA-STS (RFC 8461) for mail sent by MX: fetch and cache (in mta-sts/) each domain's policy and, in mode enforce, send only to its listed MX hosts with a certificate valid for them (checked against smtp_tls_CAfile)"),
-	B("smtp_mta_sts", "yes", "MTA-STS (RFC 8461) for mail sent by MX: fetch and cache (in mta-sts/) each domain's policy and, in mode enforce, send only to its listed MX hosts with a certificate valid for them (checked against smtp_tls_CAfile)"),
 	B("smtp_sasl_auth_enable", "no", "log in to the next hop"),
 	S("smtp_sasl_password_maps", "sasl_passwd", "table: [host]:port or host -> user:password"),
 	L("smtp_sasl_security_options", "noplaintext, noanonymous", "what AUTH may do without TLS"),

@@ -221,7 +221,6 @@ int conn_open(struct conn *c, struct batch *b)
 	}
 	if (!best.text[0]) fail_set(&best, 0, "4.4.1", "no usable address for %s", r->nexthop);
 	if (sts && sts->mode == STS_ENFORCE) mtasts_explain(&best, r->nexthop, sts_id);
-	if (sts && sts->mode == STS_ENFORCE) mtasts_explain(&best, r->nexthop, sts_id);
 	batch_fail(b, best.perm ? 'D' : 'Z', best.status, "%s", best.text);
 	return -1;
 }

@@ -21,7 +21,6 @@
 #include "io.h"
 #include "qfile.h"
 #include "mtasts.h"
-#include "mtasts.h"
 #include "route.h"
 
 #include <poll.h>
@@ -47,7 +46,6 @@ struct batch {
 	struct route route;       /* SMTP nexthop, port, mx, dest */
 	char relay[DNS_NAME_MAX + 80];   /* "host[ip]:port" of the last server, or "none" */
 	unsigned conn_use;        /* transactions on that connection, this one included */
-	int sts;                  /* MTA-STS applies: sent by MX to the recipients' own domain */
 	int sts;                  /* MTA-STS applies: sent by MX to the recipients' own domain */
 	size_t n;
 	struct job job[BATCH_MAX];
@@ -75,7 +73,6 @@ struct conn {
 	int tls;
 	unsigned uses;            /* transactions done on it */
 	int broken;               /* do not reuse */
-	int sts;                  /* MTA-STS mode it was opened under (STS_ENFORCE: verified TLS) */
 	int sts;                  /* MTA-STS mode it was opened under (STS_ENFORCE: verified TLS) */
 };
 
@@ -135,23 +132,6 @@ int generic_headers(struct wbuf *w, int fd, off_t *off);
 
 /* myself.c */
 int myself_is(const struct dns_addr *a, unsigned port);
-
-/* conn.c: non-blocking connect bounded by timeout_s; the fd or -1 (*err) */
-int connect_to(const struct dns_addr *a, unsigned port, int timeout_s, int *err);
-
-/* mtasts.c: the MTA-STS policy of the domain nexthop (RFC 8461), from the
- * cache or fetched; NULL when none applies (none published, mode none,
- * smtp_mta_sts = no). id gets the policy's id for the logs. */
-const struct sts_policy *mtasts_policy(const char *nexthop, char *id, size_t idmax);
-/* 1 when every recipient of b is in the domain b goes to by MX (not a
- * relayhost or transport next hop): the case MTA-STS is for */
-int mtasts_applies(const struct batch *b, const struct qenv *e);
-/* an MX host against policy p: 0 usable (logged when only mode testing
- * lets it pass), -1 not in an enforced policy (why in f) */
-int mtasts_mx_check(const struct batch *b, const struct sts_policy *p, const char *id, const char *host,
-                    struct fail *f);
-/* name the enforced policy in a deferral's text */
-void mtasts_explain(struct fail *f, const char *domain, const char *id);
 
 /* conn.c: non-blocking connect bounded by timeout_s; the fd or -1 (*err) */
 int connect_to(const struct dns_addr *a, unsigned port, int timeout_s, int *err);

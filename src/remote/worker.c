@@ -128,7 +128,6 @@ static void deliver(struct batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		if (b->job[i].index >= e.nrcpt) job_result(&b->job[i], 'Z', "4.3.0", "no such recipient in %s", b->qid);
 	b->sts = mtasts_applies(b, &e);
-	b->sts = mtasts_applies(b, &e);
 
 	int done = 0;
 	char policy[sizeof conn.policy];
