@@ -136,7 +136,7 @@ try:
     c, lines = s.cmd("EHLO client.example.org")
     t.eq(c, 250, "EHLO 250")
     t.eq(lines, ["localhost", "PIPELINING", "SIZE 10240000", "VRFY", "ETRN", "STARTTLS", "ENHANCEDSTATUSCODES",
-                 "8BITMIME", "DSN"], "EHLO lists the extensions (SIZE = message_size_limit; no AUTH before TLS)")
+                 "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"], "EHLO lists the extensions (SIZE = message_size_limit; no AUTH before TLS)")
     t.eq(s.cmd("HELO client.example.org"), (250, ["localhost"]), "HELO 250 myhostname")
     t.eq(s.cmd("NOOP")[0], 250, "NOOP 250")
     t.eq(s.cmd("RSET"), (250, ["2.0.0 Ok"]), "RSET 250 2.0.0")
