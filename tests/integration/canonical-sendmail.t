@@ -4,7 +4,7 @@ with sendmail (envelope: Return-Path, Delivered-To; headers: From, To, Cc,
 Sender, Reply-To, and the From sendmail makes itself), canonical_classes;
 propagate_unmatched_extensions for canonical maps (SMTP and sendmail) and
 virtual; yubin-ctl check on header_checks and body_checks."""
-import os, smtplib, sys
+import os, pwd, shutil, smtplib, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, maildir_messages, wait_for
 
@@ -69,6 +69,19 @@ with Instance() as y:
     head, _ = delivered(demo, b"sm-extract")
     t.ok(b"Delivered-To: demo@example.test" in head and b"To: demo@example.test" in head,
          "sendmail -t: extracted recipient rewritten", head)
+
+    # sendmail runs as the user: the tables must be readable by anyone
+    nob = pwd.getpwnam("nobody") if os.geteuid() == 0 and shutil.which("setpriv") else None
+    if nob:
+        r = subprocess.run(["setpriv", "--reuid", str(nob.pw_uid), "--regid", str(nob.pw_gid), "--clear-groups",
+                            os.path.join(BIN, "sendmail"), "-f", "root@box.local", "old-demo@example.test"],
+                           input=b"From: root@box.local\nSubject: sm-nobody\n\nx\n", capture_output=True, env=y.env)
+        head, _ = delivered(demo, b"sm-nobody")
+        t.ok(r.returncode == 0 and b"Return-Path: <postmaster@example.test>" in head and
+             b"Delivered-To: demo@example.test" in head and b"From: postmaster@example.test" in head,
+             "sendmail run by an ordinary user (nobody) reads the tables", (r, head))
+    else:
+        t.skip("sendmail as an ordinary user", "needs root and setpriv")
 
     # canonical_classes without the header classes: envelope only
     y.control("canonical_classes", "envelope_sender, envelope_recipient")
