@@ -1,6 +1,7 @@
 /* rewrite.c — canonical(5)-style address mapping (rewrite.h): table
  * lookups in Postfix order through table_lookup_addr, the "@domain"
- * result, repeated lookups with a bound; and the header side, a small
+ * result, unmatched extensions carried over, repeated lookups with a
+ * bound; the canonical chain cleanup applies; and the header side, a small
  * scanner over RFC 5322 address lists that finds each addr-spec (inside
  * <...>, or bare between commas) and replaces just those bytes, so
  * display names, comments, folding and groups stay as they were.

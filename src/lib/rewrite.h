@@ -1,9 +1,12 @@
 /* rewrite.h — address rewriting with canonical(5)-style tables, for
- * smtpd (canonical_maps, sender_canonical_maps, recipient_canonical_maps)
- * and yubin-remote (smtp_generic_maps), in envelopes and in headers.
+ * smtpd and sendmail (canonical_maps, sender_canonical_maps,
+ * recipient_canonical_maps) and yubin-remote (smtp_generic_maps), in
+ * envelopes and in headers.
  *
  * A table maps user@domain, user (for our own domains) or @domain to a
- * new address; a result "@otherdomain" keeps the local part. A table list
+ * new address; a result "@otherdomain" keeps the local part, and an
+ * extension the key lacked is kept when propagate_unmatched_extensions
+ * names the table's class. A table list
  * is tried in order; the result is looked up again (at most 10 times, a
  * loop stops where it is), as Postfix's cleanup does. */
 #ifndef YUBIN_REWRITE_H

@@ -229,9 +229,18 @@ int regexp_check_file(const char *path)
 static int check_line(const char *s, size_t n, unsigned long line, void *arg)
 {
 	struct parse *p = arg;
+	size_t before = p->t->n;
 	if (add_line(s, n, line, arg) < 0) {
 		if (errno != EINVAL) return -1;
 		p->problems++;
+		/* a bad "if" still opens a block, so its endif is not one more problem */
+		if (word(s, n, "if") && p->depth < RX_NEST && (p->t->n > before || p->t->n < p->t->cap)) {
+			if (p->t->n == before) {
+				memset(&p->t->rules[p->t->n], 0, sizeof p->t->rules[0]);
+				p->t->rules[p->t->n++].kind = R_IF;
+			}
+			p->open[p->depth++] = p->t->n - 1;
+		}
 		return 0;
 	}
 	const struct rule *r = &p->t->rules[p->t->n - 1];

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,10 @@ static void regexp_tests(void)
 	ok(seen.n == 4 && seen.lines[0] == 2 && seen.lines[1] == 3 && seen.lines[2] == 7 && seen.lines[3] == 0,
 	   "reported at lines 2, 3, 7 and for the file (if without endif)");
 	ok(seen.results == 2, "the results of the good rules are handed over");
+	write_file("checked.regexp", "if /(/\n/a/ A\nendif\nif /b/ junk\nendif\n");
+	memset(&seen, 0, sizeof seen);
+	ok(regexp_check_rules(cpath("checked.regexp"), check_report, check_result, &seen) == 2 && seen.n == 2 &&
+	   seen.lines[0] == 1 && seen.lines[1] == 4, "a bad if is one problem, its endif none");
 	ok(regexp_check_rules(cpath("no-such.regexp"), check_report, NULL, &seen) < 0 && errno == ENOENT,
 	   "a missing file is an error of its own");
 }
