@@ -28,6 +28,10 @@ int main(void)
 
 	ok(parse("V1\nS\nR x@y\t\t\n\n", &e) == 0 && !*e.sender, "null sender");
 	qenv_free(&e);
+	ok(parse("V1\nSa@b\nUSMTPUTF8\nR x@y\t\t\n\n", &e) == 0 && e.smtputf8, "U record: SMTPUTF8 mail");
+	qenv_free(&e);
+	ok(parse("V1\nSa@b\nR x@y\t\t\n\n", &e) == 0 && !e.smtputf8, "no U record (older files): not SMTPUTF8");
+	qenv_free(&e);
 	ok(parse("V1\nSa@b\n\n", &e) < 0, "no recipient refused");
 	ok(parse("V1\nR x@y\t\t\n\n", &e) < 0, "no sender refused");
 	ok(parse("V1\nSa@b\nR x@y\t\t\n", &e) < 0, "truncated (no blank line) refused");
