@@ -3,6 +3,8 @@
  * trust record lengths more than we want to, and we need only a handful
  * of record types. Everything is bounded by the packet length we got. */
 #include "dns.h"
+#include "idna.h"
+#include "utf8.h"
 #include "control.h"
 #include "log.h"
 
@@ -251,6 +253,12 @@ static int query_depth(const char *name, int qtype, struct dns_answer *a, int de
 {
 	static unsigned char pkt[65536];
 	static int inited;
+	char alabels[DNS_NAME_MAX];
+	/* a domain of SMTPUTF8 mail may hold U-labels: the DNS knows A-labels */
+	if (utf8_has_8bit(name, strlen(name))) {
+		if (idna_to_ascii(name, alabels, sizeof alabels) < 0) { memset(a, 0, sizeof *a); return DNS_NXDOMAIN; }
+		name = alabels;
+	}
 	if (!name_ok(name)) { memset(a, 0, sizeof *a); return DNS_NXDOMAIN; }
 	if (!inited) {
 		if (res_init() != 0) return DNS_TEMP;

@@ -59,6 +59,7 @@ static void set_error(struct route *r, const char *status, const char *text)
 static int host_char(int c, int literal)
 {
 	if (isalnum(c) || c == '-' || c == '.' || c == '_') return 1;
+	if (c >= 0x80 && !literal) return 1; /* U-labels (SMTPUTF8); dns.c asks for their A-labels */
 	return literal && c == ':';
 }
 

@@ -5,7 +5,7 @@ and a private /etc/resolv.conf bind-mounted over the real one, so the
 machine's DNS is never touched), starts dnsmasq as the only name server
 for .test, and plays the MX hosts with sinks on 127.0.0.x port 25.
 Proves: MX preference order, a dead first MX skipped, fallback to the
-domain's address without MX, null MX bounces 5.1.10 at once, unknown
+domain's address without MX, a U-label domain found by its A-label, null MX bounces 5.1.10 at once, unknown
 domains bounce, CNAMEs followed, our own address as best MX bounces
 5.4.6 while a worse one is never tried, inet_protocols, relayhost."""
 import os, sys, shutil, subprocess, socket, time
@@ -70,6 +70,8 @@ mx-host=loop2.test,dead.deadfirst.test,10
 mx-host=loop2.test,self.loop.test,20
 mx-host=ghost.test,nowhere.ghost.test,10
 host-record=v6.test,::1
+host-record=mx.idn.test,127.0.0.7
+mx-host=xn--r8jz45g.test,mx.idn.test,10
 """)
 dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 
@@ -87,6 +89,7 @@ while not dns_up() and time.time() < deadline:
 t.ok(dns_up(), "dnsmasq answers inside the namespace")
 
 sinks = {ip: Sink(host=ip, port=25) for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.5")}
+sinks["127.0.0.7"] = Sink(host="127.0.0.7", port=25, caps=("PIPELINING", "8BITMIME", "SMTPUTF8"))
 try:
     v6 = Sink(host="::1", port=25, family=socket.AF_INET6)
 except OSError:
@@ -127,6 +130,11 @@ t.ok(r.get(jobs[0], ("",))[0] == "D" and r[jobs[0]][1] == "5.4.4" and "Host not 
 
 qid, jobs, r = a.deliver(R, ["x@ghost.test"])
 t.ok(r.get(jobs[0], ("",))[0] == "Z" and r[jobs[0]][1] == "4.4.3", "MX host without address defers", r)
+
+# a U-label domain (SMTPUTF8): its MX is asked for as the A-label xn--r8jz45g.test
+qid, jobs, r = a.deliver(R, ["x@例え.test"])
+t.ok(r.get(jobs[0], ("",))[0] == "K" and got("127.0.0.7", "x@例え.test".encode().decode("latin-1")),
+     "U-label domain: MX looked up by its A-label, delivered with SMTPUTF8", r)
 
 qid, jobs, r = a.deliver(R, ["x@loop.test"])
 t.ok(r.get(jobs[0], ("",))[0] == "D" and r[jobs[0]][1] == "5.4.6" and "loops back to myself" in r[jobs[0]][2],
