@@ -4,11 +4,9 @@
  * removed unless the client says QUIT. */
 #include "pop3.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include "log.h"
 
 /* a message number: digits only, 1..n, not deleted; else -ERR sent */
 static int msgno(struct session *s, const char *arg, size_t n, size_t *idx)
@@ -66,22 +64,8 @@ static void c_uidl(struct session *s, const char *arg, size_t n)
 /* RETR n, or TOP n lines */
 static void retrieve(struct session *s, size_t i, long long lines)
 {
-	int fd = msg_open(&s->box, i);
-	if (fd < 0) {
-		log_sys("cannot open %s", msg_name(&s->box, i));
-		reply(s, "-ERR [SYS/TEMP] Message was removed or cannot be read.");
-		return;
-	}
-	if (lines < 0) replyf(s, "+OK %llu octets", s->box.m[i].size);
-	else reply(s, "+OK");
-	if (send_message(s, fd, lines) < 0) {
-		/* half a message was sent: the client must not take it as whole */
-		log_sys("cannot read %s", msg_name(&s->box, i));
-		close(fd);
-		session_end(s, "read error");
-	}
-	close(fd);
-	if (lines < 0) { s->retr_n++; s->retr_bytes += s->box.m[i].size; }
+	send_message(s, i, lines);
+	if (lines < 0) { s->retr_n++; s->retr_bytes += s->box.m[i].size; s->next = i + 1; }
 	else { s->top_n++; s->top_bytes += s->box.m[i].size; }
 }
 
@@ -179,8 +163,11 @@ void commands_loop(struct session *s)
 	for (;;) {
 		size_t len;
 		reply_flush(s);
+		if (s->out.len >= POP3_OUT_FLUSH) reply_write(s);
+		/* the client reads what we sent: ready the next RETR meanwhile */
+		if (s->next && !rbuf_pending(&s->in)) prefetch(s, s->next);
 		int r = rbuf_getline(&s->in, line, sizeof line, &len, NULL);
-		if (r == IO_TIMEOUT) {
+		if (r == IO_TIMEOUT || (r == IO_ERR && s->sock_timeouts && (errno == EAGAIN || errno == EWOULDBLOCK))) {
 			reply(s, "-ERR Disconnected for inactivity.");
 			session_end(s, "timeout");
 		}

@@ -9,9 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -20,11 +25,28 @@
 static struct session session;
 
 /* answer before the session starts, and let the front end carry on */
-static void refuse(struct session *s, const char *line)
+static void refuse(const char *line)
 {
-	if (wbuf_puts(&s->out, line) == 0 && wbuf_put(&s->out, "\r\n", 2) == 0)
-		(void)wbuf_flush(&s->out);
+	char b[256];
+	int n = snprintf(b, sizeof b, "%s\r\n", line);
+	if (n > 0 && (size_t)n < sizeof b) (void)write_all(1, b, (size_t)n);
 	_exit(POP3_EXIT_ANSWERED);
+}
+
+/* On a socket (not yubin-tlsd's pipes) the kernel keeps the idle timeout
+ * (SO_RCVTIMEO, SO_SNDTIMEO): each command then costs one read and one
+ * write, no poll. Replies go out whole, so Nagle would only delay the
+ * tail of a big message: TCP_NODELAY. */
+static void socket_setup(struct session *s)
+{
+	struct timeval tv = { .tv_sec = s->timeout_ms / 1000, .tv_usec = (s->timeout_ms % 1000) * 1000 };
+	int one = 1;
+	if (setsockopt(0, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+	    setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0) {
+		s->sock_timeouts = 1;
+		rbuf_init(&s->in, 0, 0);
+		(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
 }
 
 static void lock_mailbox(struct session *s)
@@ -32,16 +54,16 @@ static void lock_mailbox(struct session *s)
 	int fd = open(POP3_LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		log_sys("user=<%s>: cannot open %s", s->user, POP3_LOCKFILE);
-		refuse(s, "-ERR [SYS/TEMP] Cannot lock the mailbox.");
+		refuse("-ERR [SYS/TEMP] Cannot lock the mailbox.");
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EINTR) continue;
 		if (errno == EWOULDBLOCK) {
 			log_msg("in use: user=<%s>", s->user);
-			refuse(s, "-ERR [IN-USE] Mailbox is locked by another POP3 session.");
+			refuse("-ERR [IN-USE] Mailbox is locked by another POP3 session.");
 		}
 		log_sys("user=<%s>: cannot lock %s", s->user, POP3_LOCKFILE);
-		refuse(s, "-ERR [SYS/TEMP] Cannot lock the mailbox.");
+		refuse("-ERR [SYS/TEMP] Cannot lock the mailbox.");
 	}
 	/* fd stays open for the life of the process: that is the lock */
 }
@@ -78,16 +100,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	long long t = control_time("pop3d_timeout");
 	int timeout_ms = t > 0 && t < 86400 ? (int)(t * 1000) : 600000;
+	s->timeout_ms = timeout_ms;
 	rbuf_init(&s->in, 0, timeout_ms);
-	wbuf_init(&s->out, 1, timeout_ms);
 	s->user = getenv("YUBIN_LOGIN");
 	if (!s->user || !*s->user) s->user = getenv("USER");
 	if (!s->user || !*s->user) s->user = "?";
 	lock_mailbox(s);
 	if (mbox_scan(&s->box) < 0) {
 		log_sys("user=<%s>: cannot read the Maildir", s->user);
-		refuse(s, "-ERR [SYS/TEMP] Cannot open the mailbox.");
+		refuse("-ERR [SYS/TEMP] Cannot open the mailbox.");
 	}
+	socket_setup(s);
 	take_pipelined(s);
 	const char *rip = getenv("TCPREMOTEIP");
 	if (!rip || !*rip) rip = getenv("REMOTE_ADDR");

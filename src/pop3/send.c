@@ -2,57 +2,142 @@
  * CRLF whatever the file holds, a line starting with '.' gets one more,
  * a last line without LF is ended, and ".\r\n" closes the answer. TOP
  * sends the header, the blank line and the first maxbody body lines.
- * The file is streamed in chunks: memory does not grow with its size. */
+ * The converted text goes straight into the reply buffer, which is
+ * written out every POP3_OUT_FLUSH bytes: memory does not grow with the
+ * message. Clients fetch in order, so after RETR n the next message is
+ * read and converted ahead (prefetch) while the client is still taking
+ * in message n; its RETR then costs one read and one write. Maildir
+ * files never change once delivered, so the copy stays good. */
 #include "pop3.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-static void put(struct session *s, const char *p, size_t n)
+#include "log.h"
+
+struct conv {
+	int bol, cr, header;
+	size_t linelen;
+	size_t stuffed;                 /* dots added */
+	long long body, maxbody;
+};
+
+/* n bytes of the file into dst; 1 once TOP has its lines, 0 for more */
+static int convert(struct conv *c, struct buf *dst, const char *p, size_t n)
 {
-	if (wbuf_put(&s->out, p, n) < 0) session_end(s, "write error");
+	const char *end = p + n;
+	/* worst case: every byte a LF (2 out) plus a stuffed dot */
+	if (n > ((size_t)1 << 30) || buf_ready(dst, 2 * n + 2) < 0) return -1;
+	char *o = dst->s + dst->len;
+	int stop = 0;
+	while (p < end) {
+		if (c->bol) {
+			if (c->maxbody >= 0 && !c->header && c->body >= c->maxbody) { stop = 1; break; }
+			if (*p == '.') { *o++ = '.'; c->stuffed++; }
+			c->bol = 0;
+			c->linelen = 0;
+		}
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *seg = nl ? nl : end;
+		if (seg > p) {
+			memcpy(o, p, (size_t)(seg - p));
+			o += seg - p;
+			c->linelen += (size_t)(seg - p);
+			c->cr = seg[-1] == '\r';
+		}
+		if (!nl) break;
+		if (!c->cr) *o++ = '\r';
+		*o++ = '\n';
+		if (c->header) {
+			if (c->linelen == (size_t)c->cr) c->header = 0;  /* the blank line */
+		} else {
+			c->body++;
+		}
+		c->bol = 1;
+		c->cr = 0;
+		p = nl + 1;
+	}
+	dst->len = (size_t)(o - dst->s);
+	dst->s[dst->len] = 0;
+	return stop;
 }
 
-int send_message(struct session *s, int fd, long long maxbody)
+static void finish(struct conv *c, struct buf *dst)
+{
+	if (!c->bol) (void)buf_add(dst, "\r\n", 2);
+	(void)buf_add(dst, ".\r\n", 3);
+}
+
+/* The whole message of fd into dst (the reply buffer when flush is set:
+ * written out as it fills). expect is the size LIST gave, or 0 for TOP:
+ * a short read that brings the text to exactly that size is the end of
+ * the file, which saves the read that would return 0 (a syscall per
+ * message costs as much as the rest of the RETR here). 0, -1 read error,
+ * -2 out of memory. */
+static int convert_fd(struct session *s, int fd, struct buf *dst, long long maxbody,
+                      unsigned long long expect, int flush)
 {
 	static char chunk[65536];
-	int bol = 1, cr = 0, header = 1, stop = 0;
-	size_t linelen = 0;
-	long long body = 0;
-	while (!stop) {
+	struct conv c = { .bol = 1, .header = 1, .maxbody = maxbody };
+	unsigned long long sent = 0;   /* bytes as LIST counts them: no stuffing */
+	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR) continue;
 		if (n < 0) return -1;
 		if (n == 0) break;
-		const char *p = chunk, *end = chunk + n;
-		while (p < end) {
-			if (bol) {
-				if (maxbody >= 0 && !header && body >= maxbody) { stop = 1; break; }
-				if (*p == '.') put(s, ".", 1);
-				bol = 0;
-				linelen = 0;
-			}
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *seg = nl ? nl : end;
-			if (seg > p) {
-				put(s, p, (size_t)(seg - p));
-				linelen += (size_t)(seg - p);
-				cr = seg[-1] == '\r';
-			}
-			if (!nl) { p = end; break; }
-			put(s, cr ? "\n" : "\r\n", cr ? 1 : 2);
-			if (header) {
-				if (linelen == (size_t)cr) header = 0;  /* the blank line */
-			} else {
-				body++;
-			}
-			bol = 1;
-			cr = 0;
-			p = nl + 1;
-		}
+		size_t before = dst->len, dots = c.stuffed;
+		int r = convert(&c, dst, chunk, (size_t)n);
+		if (r < 0) return -2;
+		if (r > 0) break;
+		sent += (dst->len - before) - (c.stuffed - dots);
+		if (expect && (size_t)n < sizeof chunk && sent + (c.bol ? 0 : 2) == expect) break;
+		if (flush && dst->len >= POP3_OUT_FLUSH) reply_write(s);
 	}
-	if (!bol) put(s, "\r\n", 2);
-	put(s, ".\r\n", 3);
+	finish(&c, dst);
 	return 0;
+}
+
+void send_message(struct session *s, size_t i, long long maxbody)
+{
+	if (maxbody < 0 && s->pre.valid && s->pre.idx == i) {
+		s->pre.valid = 0;
+		replyf(s, "+OK %llu octets", s->box.m[i].size);
+		if (buf_add(&s->out, s->pre.data.s, s->pre.data.len) < 0) session_end(s, "out of memory");
+		return;
+	}
+	int fd = msg_open(&s->box, i);
+	if (fd < 0) {
+		log_sys("cannot open %s", msg_name(&s->box, i));
+		reply(s, "-ERR [SYS/TEMP] Message was removed or cannot be read.");
+		return;
+	}
+	if (maxbody < 0) replyf(s, "+OK %llu octets", s->box.m[i].size);
+	else reply(s, "+OK");
+	int r = convert_fd(s, fd, &s->out, maxbody, maxbody < 0 ? s->box.m[i].size : 0, 1);
+	if (r == -1) {
+		/* half a message was sent: the client must not take it as whole */
+		log_sys("cannot read %s", msg_name(&s->box, i));
+		close(fd);
+		session_end(s, "read error");
+	}
+	close(fd);
+	if (r < 0) session_end(s, "out of memory");
+}
+
+void prefetch(struct session *s, size_t i)
+{
+	if (s->pre.valid && s->pre.idx == i) return;
+	s->pre.valid = 0;
+	if (i >= s->box.n || s->box.m[i].deleted || s->box.m[i].size > POP3_PREFETCH_MAX) return;
+	s->pre.data.len = 0;
+	s->pre.data.max = 2 * POP3_PREFETCH_MAX + 65536 * 2 + 8;
+	int fd = msg_open(&s->box, i);
+	if (fd < 0) return;   /* RETR will say so */
+	int r = convert_fd(s, fd, &s->pre.data, -1, s->box.m[i].size, 0);
+	close(fd);
+	if (r == 0) {
+		s->pre.valid = 1;
+		s->pre.idx = i;
+	}
 }
