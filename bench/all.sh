@@ -33,6 +33,7 @@ here_run=$snap/bench
 	"$here_run/remote-delivery.sh" "${REMOTE_N:-5000}" 50
 	"$here_run/tls-accept.sh"
 	[ -x "$here_run/anvil.sh" ] && "$here_run/anvil.sh"
+	[ -x "$here_run/instructions.sh" ] && "$here_run/instructions.sh" "${INSTR_N:-200}"
 } 2>&1 | tee "$log" | grep --line-buffered '^RESULT'
 echo
 "$here/summary.py" "$log"

@@ -4,7 +4,7 @@ figure, yubin, peer (Postfix or Dovecot), ratio. A RESULT line is
 `RESULT name=yubin_X k=v ...` or `RESULT name=postfix_X|dovecot_X ...`;
 lines of the same X are paired, and every numeric key they share is a row.
 For rates (per_s) the ratio is yubin/peer; for times (secs, _s) and costs
-(ms_per, fsyncs, kib, mib) it is peer/yubin, so above 1 is always better."""
+(ms_per, fsyncs, kib, mib, instr) it is peer/yubin, so above 1 is always better."""
 import re, sys
 
 rows = {}
@@ -26,9 +26,11 @@ def num(v):
     except ValueError:
         return None
 
+fmt = lambda v: f"{v:.0f}" if v == int(v) else format(v, "g")  # counts in full, not 1.9e+06
 higher_better = lambda k: "per_s" in k or k.endswith("_rate")
 lower_better = lambda k: (k.endswith("_s") or k == "secs" or "ms_per" in k or "fsync" in k
-                          or "kib" in k.lower() or "mib" in k.lower() or k.endswith("_ms"))
+                          or "kib" in k.lower() or "mib" in k.lower() or k.endswith("_ms")
+                          or k.startswith("instr") or "_instr" in k)
 print(f"{'figure':58} {'yubin':>12} {'peer':>12} {'ratio':>7}")
 for what in sorted(rows):
     y = rows[what].get("yubin")
@@ -48,4 +50,4 @@ for what in sorted(rows):
         if pv and yv:
             ratio = f"{yv / pv:.2f}x" if higher_better(k) else f"{pv / yv:.2f}x"
         label = f"{what} {k}" + (f" (vs {p[0]})" if p else "")
-        print(f"{label[:58]:58} {yv:>12g} {'' if pv is None else format(pv, 'g'):>12} {ratio:>7}")
+        print(f"{label[:58]:58} {fmt(yv):>12} {'' if pv is None else fmt(pv):>12} {ratio:>7}")

@@ -1,0 +1,308 @@
+#!/bin/bash
+# bench/instructions.sh [N] — CPU instructions per message, counted by
+# valgrind --tool=callgrind (a count, not a time: it holds on a noisy
+# machine). SMTP accept + delivery into a Maildir of N (default 200) 1 KB
+# messages, over one session ("session") and over one connection per
+# message ("conn"), for yubin and for Postfix, every process of the mail
+# system under callgrind:
+#   yubin:   a non-root yubin-run (as nobody when run as root) under
+#            valgrind --trace-children=yes, so yubin-run, yubin-smtpd,
+#            yubin-queue -d, yubin-qmgr, yubin-local, ... each leave a file;
+#   Postfix: a private Postfix instance (its own config, queue and Maildir
+#            under a temporary directory, copied from the reference's
+#            main.cf/master.cf; needs root) whose master runs under
+#            valgrind --trace-children=yes.
+# Each case is run twice from a fresh start: with one warm-up message, and
+# with the warm-up message and N more (python smtplib, not measured); the
+# Ir of every process, added up per role, of the second run minus the
+# first, divided by N, is the figure: start-up and shut-down of long-lived
+# processes cancel out, a process started per connection counts in full.
+# (Zeroing with callgrind_control does not reach Postfix's daemons, which
+# give up root after exec.)
+# Rows: RESULT name=yubin_instr_smtp_CASE / postfix_instr_smtp_CASE with
+# instr_per_msg and the share of each role (accept, enqueue, qmgr,
+# deliver, master, other); yubin_instr_empty_exec is /bin/true under
+# callgrind, for scale (exec + dynamic loading). The top functions of the
+# accepting process go to stderr (callgrind_annotate). Env: CASES (default
+# "session conn"), POSTFIX=0 skips Postfix, KEEP=1 keeps the temporary
+# directory, BIN=DIR takes the yubin programs from DIR instead of bin/.
+set -Eeuo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BIN:-$top/bin}
+n=${1:-${INSTR_N:-200}}
+say() { echo "instructions: $*" >&2; }
+trap 'say "failed at line $LINENO"' ERR
+
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+	if [ "$(id -u)" = 0 ] && [ -x "$top/tools/need-packages" ]; then
+		"$top/tools/need-packages" valgrind >&2 || true
+	elif [ "$(id -u)" = 0 ]; then   # run from make bench's snapshot, without tools/
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >&2 &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q valgrind >&2 || true
+	fi
+	command -v valgrind >/dev/null || { say "valgrind missing (Debian package valgrind); skipped"; exit 0; }
+fi
+for p in yubin-run yubin-smtpd yubin-queue yubin-qmgr yubin-local yubin-user; do
+	[ -x "$bin/$p" ] || { say "$bin/$p missing (run make)"; exit 111; }
+done
+
+tmp=$(mktemp -d /var/tmp/yubin-bench-instr.XXXXXX)
+chmod 755 "$tmp"
+pids=()          # valgrind'd servers we started, stopped by PID at exit
+cleanup() {
+	# ours: the servers started here, and whatever still writes below $tmp
+	local left
+	left=$(pgrep -f -- "--callgrind-out-file=$tmp/" || true)
+	for p in "${pids[@]}" $left; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}" $left; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	[ -n "${KEEP:-}" ] && say "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# Run as nobody when root: a root yubin-run would start setuid-style
+# privilege changes that valgrind cannot follow; the non-root instance runs
+# every program as its caller.
+as_user=()
+user=$(id -un)
+if [ "$(id -u)" = 0 ]; then
+	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	user=nobody
+fi
+vg=(valgrind --tool=callgrind --trace-children=yes --vgdb=no)
+
+# Ir per program over the callgrind files of DIR, as "prog ir" lines in
+# DIR/progs; the accepting program's biggest file goes to DIR/accept.file
+# for callgrind_annotate.
+sum_dir() {
+	python3 - "$1" "$2" <<'PY'
+import os, re, sys
+d, accept = sys.argv[1], sys.argv[2]
+progs, best = {}, (0, "")
+for f in os.listdir(d):
+    if not re.match(r"cg\.\d+(\.\d+)?$", f):
+        continue
+    cmd, ir = "", None
+    for line in open(os.path.join(d, f), errors="replace"):
+        if line.startswith("cmd:"):
+            cmd = (line.split() + ["", ""])[1]
+        elif line.startswith("summary:") or line.startswith("totals:"):
+            ir = int(line.split()[1])
+    if ir is None:
+        print(f"instructions: {d}/{f} has no totals (the process did not exit cleanly)", file=sys.stderr)
+        continue
+    prog = os.path.basename(cmd)
+    progs[prog] = progs.get(prog, 0) + ir
+    if prog == accept and ir > best[0]:
+        best = (ir, f)
+with open(os.path.join(d, "accept.file"), "w") as fh:
+    fh.write(best[1])
+with open(os.path.join(d, "progs"), "w") as fh:
+    for p, ir in sorted(progs.items()):
+        fh.write(f"{p} {ir}\n")
+PY
+}
+
+# the RESULT fields of (run B - run A) / N, per role; per program to stderr
+per_message() {
+	python3 - "$1" "$2" "$3" "$4" <<'PY'
+import sys
+a, b, n, label = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+roles = {"yubin-smtpd": "accept", "smtpd": "accept", "yubin-queue": "enqueue", "cleanup": "enqueue",
+         "yubin-qmgr": "qmgr", "qmgr": "qmgr", "yubin-local": "deliver", "virtual": "deliver",
+         "local": "deliver", "yubin-run": "master", "master": "master"}
+def load(d):
+    return {p: int(ir) for p, ir in (l.split() for l in open(d + "/progs"))}
+pa, pb = load(a), load(b)
+sums = {r: 0 for r in ("accept", "enqueue", "qmgr", "deliver", "master", "other")}
+for p in sorted(set(pa) | set(pb), key=lambda p: pa.get(p, 0) - pb.get(p, 0)):
+    d = pb.get(p, 0) - pa.get(p, 0)
+    sums[roles.get(p, "other")] += d
+    print(f"instructions: {label}: {p}: {d / n:.0f} per message", file=sys.stderr)
+print(f"instr_per_msg={sum(sums.values()) / n:.0f} " +
+      " ".join(f"{r}_instr_per_msg={v / n:.0f}" for r, v in sums.items()))
+PY
+}
+
+# send MODE (session|conn) N messages to 127.0.0.1:PORT for RCPT; then wait
+# until MAILDIR/new holds WANT files
+send() {
+	python3 - "$@" <<'PY'
+import os, smtplib, sys, time
+mode, port, n, rcpt, maildir, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
+body = b"".join(b"%04d " % i + b"x" * 58 + b"\r\n" for i in range(15))  # ~1 KB
+def msg(i):
+    return b"From: bench@example.org\r\nTo: " + rcpt.encode() + b"\r\nSubject: instr %d\r\n\r\n" % i + body
+if mode == "session":
+    with smtplib.SMTP("127.0.0.1", port, timeout=300) as s:
+        for i in range(n):
+            s.sendmail("bench@example.org", [rcpt], msg(i))
+else:
+    for i in range(n):
+        with smtplib.SMTP("127.0.0.1", port, timeout=300) as s:
+            s.sendmail("bench@example.org", [rcpt], msg(i))
+new = os.path.join(maildir, "new")
+for _ in range(6000):
+    if os.path.isdir(new) and len(os.listdir(new)) >= want:
+        break
+    time.sleep(0.1)
+else:
+    sys.exit(f"instructions: only {len(os.listdir(new))} of {want} messages in {new}")
+PY
+}
+
+free_base() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib"; }
+wait_port() {
+	for _ in $(seq 1200); do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).recv(10)' "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	say "nothing answers on 127.0.0.1:$1"; return 1
+}
+count_new() { ls "$1/new" 2>/dev/null | wc -l || true; }
+
+# Wait (at most 120 s) until no process writes to DIR's callgrind files any
+# more: the ones whose command line names DIR (ours alone), then KILL the rest.
+wait_gone() {
+	local pat="--callgrind-out-file=$1/cg"
+	for _ in $(seq 1200); do pgrep -f -- "$pat" >/dev/null || return 0; sleep 0.1; done
+	for p in $(pgrep -f -- "$pat"); do say "pid $p did not stop; killed"; kill -KILL "$p" 2>/dev/null || true; done
+}
+
+annotate() {
+	local f
+	f=$(cat "$1/accept.file")
+	[ -n "$f" ] || return 0
+	echo "# top functions (self Ir) of the accepting process, $2 ($f, $(awk '/^(summary|totals):/{print $2; exit}' "$1/$f") Ir in all):" >&2
+	callgrind_annotate "$1/$f" 2>/dev/null | sed -n '/file:function/,$p' | grep -v '^-' | sed -n '2,21p' |
+		sed -e 's/^/#   /' -e 's/ \[[^]]*\]$//' >&2 || true
+}
+
+# --------------------------------------------------------------- scale
+"${vg[@]}" --callgrind-out-file="$tmp/true.cg" /bin/true 2>/dev/null
+true_ir=$(awk '/^(summary|totals):/{print $2; exit}' "$tmp/true.cg")
+echo "RESULT name=yubin_instr_empty_exec instr=$true_ir"
+
+# --------------------------------------------------------------- yubin
+# The programs are copied, so that nobody can run them and a rebuild of
+# bin/ cannot swap them during the run; the instance is made once, outside
+# valgrind, with the user bench@example.test.
+mkdir -p "$tmp/yubin"
+cp -a "$bin" "$tmp/yubin/bin"
+yroot=$tmp/yubin/inst
+ymail=$yroot/mail/example.test/bench
+chown -R "$user" "$tmp/yubin"
+yubin_setup() {
+	local base
+	base=$(free_base)
+	"${as_user[@]}" env YUBIN_ROOT="$yroot" "$tmp/yubin/bin/yubin-run" --root "$yroot" --base-port "$base" \
+		> "$tmp/yubin/setup.out" 2>&1 &
+	local run=$!
+	pids+=("$run")
+	for _ in $(seq 600); do grep -q 'yubin-run: ready' "$tmp/yubin/setup.out" && break; sleep 0.1; done
+	echo bench | "${as_user[@]}" env YUBIN_ROOT="$yroot" "$tmp/yubin/bin/yubin-user" add bench@example.test >/dev/null
+	kill -TERM "$run"
+	wait "$run" 2>/dev/null || true
+}
+
+# yubin_run MODE COUNT DIR: one warm-up message, then COUNT in MODE
+yubin_run() {
+	local mode=$1 count=$2 d=$3 base have
+	mkdir -p "$d"; chmod 1777 "$d"
+	base=$(free_base)
+	"${as_user[@]}" env YUBIN_ROOT="$yroot" "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
+		"$tmp/yubin/bin/yubin-run" --root "$yroot" --base-port "$base" > "$d/run.out" 2>&1 &
+	local run=$!
+	pids+=("$run")
+	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && break; sleep 0.1; done
+	grep -q 'yubin-run: ready' "$d/run.out" || { say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2; return 1; }
+	have=$(count_new "$ymail")
+	send session $((base + 25)) 1 bench@example.test "$ymail" $((have + 1))
+	[ "$count" = 0 ] || send "$mode" $((base + 25)) "$count" bench@example.test "$ymail" $((have + 1 + count))
+	sleep 2   # the last delivery's bookkeeping
+	kill -TERM "$run"
+	wait "$run" 2>/dev/null || true
+	wait_gone "$d"
+	sum_dir "$d" yubin-smtpd
+}
+
+# --------------------------------------------------------------- Postfix
+# A private instance: the reference's main.cf/master.cf with its own queue,
+# data and Maildir, one smtpd on a free loopback port, master under valgrind.
+pfc=$tmp/postfix/etc
+pmail=$tmp/postfix/mail/example.test/bench
+postfix_setup() {
+	[ "${POSTFIX:-1}" = 1 ] || return 1
+	[ "$(id -u)" = 0 ] || { say "not root: no Postfix figures"; return 1; }
+	[ -x /usr/lib/postfix/sbin/master ] && [ -s /etc/refmail/vmailbox ] || {
+		say "Postfix reference not installed (run ../shared/bench/reference-up.sh): no Postfix figures"; return 1; }
+	mkdir -p "$pfc" "$pmail"/{new,cur,tmp} "$tmp/postfix/spool" "$tmp/postfix/data"
+	cp /etc/postfix/main.cf /etc/postfix/master.cf "$pfc/"
+	chown -R vmail:vmail "$tmp/postfix/mail"
+	chown postfix "$tmp/postfix/data"
+	postconf -c "$pfc" -e \
+		"queue_directory = $tmp/postfix/spool" \
+		"data_directory = $tmp/postfix/data" \
+		"virtual_mailbox_base = $tmp/postfix/mail" \
+		"maillog_file = $tmp/postfix/maillog" \
+		"meta_directory = /etc/postfix" \
+		"inet_interfaces = 127.0.0.1"
+	# none of the reference's ports: postfix_run adds its own
+	for svc in $(postconf -c "$pfc" -M | awk '$2=="inet"{print $1}'); do postconf -c "$pfc" -MX "$svc/inet"; done
+	postfix -c "$pfc" check 2>&1 | grep -v 'overriding' >&2 || true
+}
+
+postfix_run() {
+	local mode=$1 count=$2 d=$3 port have
+	mkdir -p "$d"; chmod 1777 "$d"
+	port=$(( $(free_base) + 25 ))
+	for svc in $(postconf -c "$pfc" -M | awk '$2=="inet"{print $1}'); do postconf -c "$pfc" -MX "$svc/inet"; done
+	postconf -c "$pfc" -M "127.0.0.1:$port/inet=127.0.0.1:$port inet n - n - - smtpd"
+	# Valgrind makes its output file at exec, while the daemon is still
+	# root, mode 0600; a daemon that then becomes postfix could not write
+	# it at exit: hand the files over as they appear.
+	( set +e; while :; do
+		find "$d" -maxdepth 1 -user root -name 'cg.*' -exec chown postfix {} + 2>/dev/null
+		sleep 0.1
+	done ) &
+	local chowner=$!
+	pids+=("$chowner")
+	# its own process group: master stops its daemons with killpg
+	setsid "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
+		/usr/lib/postfix/sbin/master -c "$pfc" -d > "$d/master.out" 2>&1 &
+	local master=$!
+	pids+=("$master")
+	wait_port "$port"
+	have=$(count_new "$pmail")
+	send session "$port" 1 bench@example.test "$pmail" $((have + 1))
+	[ "$count" = 0 ] || send "$mode" "$port" "$count" bench@example.test "$pmail" $((have + 1 + count))
+	sleep 2
+	kill -TERM "$master"
+	wait "$master" 2>/dev/null || true
+	wait_gone "$d"
+	kill -TERM "$chowner"
+	wait "$chowner" 2>/dev/null || true
+	sum_dir "$d" smtpd
+}
+
+# --------------------------------------------------------------- run
+yubin_setup
+pf=0
+postfix_setup && pf=1
+for c in ${CASES:-session conn}; do
+	say "yubin, $c: warm-up only, then $n messages"
+	yubin_run "$c" 0 "$tmp/yubin/$c-a"
+	yubin_run "$c" "$n" "$tmp/yubin/$c-b"
+	echo "RESULT name=yubin_instr_smtp_$c msgs=$n $(per_message "$tmp/yubin/$c-a" "$tmp/yubin/$c-b" "$n" "yubin $c")"
+	annotate "$tmp/yubin/$c-b" "yubin $c"
+	[ $pf = 1 ] || continue
+	say "Postfix, $c: warm-up only, then $n messages"
+	postfix_run "$c" 0 "$tmp/postfix/$c-a"
+	postfix_run "$c" "$n" "$tmp/postfix/$c-b"
+	echo "RESULT name=postfix_instr_smtp_$c msgs=$n $(per_message "$tmp/postfix/$c-a" "$tmp/postfix/$c-b" "$n" "Postfix $c")"
+	annotate "$tmp/postfix/$c-b" "Postfix $c"
+done
+exit 0
