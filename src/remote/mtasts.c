@@ -93,13 +93,14 @@ static void cache_write(const char *domain, const char *suffix, const char *data
 	}
 }
 
-static volatile sig_atomic_t fetch_sock = -1;
+static volatile sig_atomic_t fetch_sock = -1, fetch_late;
 
 /* the deadline of a fetch: cut the socket, so yubin-tlsd (mid-handshake
  * or mid-read) ends and every pipe read here returns */
 static void on_alarm(int sig)
 {
 	(void)sig;
+	fetch_late = 1;
 	if (fetch_sock >= 0) shutdown(fetch_sock, SHUT_RDWR);
 }
 
@@ -166,6 +167,7 @@ static int fetch(const char *domain, size_t *blen, char *why, size_t wmax)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
 	fetch_sock = fd;
+	fetch_late = 0;
 	alarm(STS_FETCH_TIMEOUT);
 	int rfd = -1, wfd = -1, rc = -1;
 	pid_t pid = 0;
@@ -176,6 +178,7 @@ static int fetch(const char *domain, size_t *blen, char *why, size_t wmax)
 	alarm(0);
 	fetch_sock = -1;
 	sigaction(SIGALRM, &old, NULL);
+	if (rc < 0 && fetch_late) textf(why, wmax, "%s[%s]: no answer within %d s", host, ip, STS_FETCH_TIMEOUT);
 	if (rfd >= 0) close(rfd);
 	if (wfd >= 0) close(wfd);
 	close(fd);

@@ -10,7 +10,9 @@ over verified TLS; enforce + unlisted MX => deferred with a log line
 naming the domain and policy; enforce + MX without STARTTLS => deferred;
 testing => delivered and the mismatch logged; the policy is fetched once
 and then served from the cache; no TXT => today's behaviour, no fetch;
-a policy host with a certificate from another CA => not used."""
+a policy host with a certificate from another CA => not used; a new id
+whose policy host never answers => the fetch gives up (time limit) and
+the cached policy stays in force."""
 import os, sys, shutil, subprocess, socket, ssl, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap
@@ -125,8 +127,7 @@ web = https_server("127.0.0.10", "server")
 rogue = https_server("127.0.0.11", "rogue")
 
 conf = os.path.join(d, "dnsmasq.conf")
-with open(conf, "w") as f:
-    f.write("""port=53
+zone = ("""port=53
 listen-address=127.0.0.1
 bind-interfaces
 no-resolv
@@ -158,20 +159,26 @@ txt-record=_mta-sts.notls.test,"v=STSv1; id=1"
 txt-record=_mta-sts.rogue.test,"v=STSv1; id=1"
 txt-record=_mta-sts.nosts.test,"v=spf1 -all"
 """)
-dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 
 
-def dns_up():
-    try:
-        return socket.gethostbyname("mx.enf.test") == "127.0.0.2"
-    except OSError:
-        return False
+def start_dns(text, probe, want):
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
+
+    def up():
+        try:
+            return socket.gethostbyname(probe) == want
+        except OSError:
+            return False
+    deadline = time.time() + 30
+    while not up() and time.time() < deadline:
+        time.sleep(0.1)
+    return p, up()
 
 
-deadline = time.time() + 30
-while not dns_up() and time.time() < deadline:
-    time.sleep(0.1)
-t.ok(dns_up(), "dnsmasq answers inside the namespace")
+dns, up = start_dns(zone, "mx.enf.test", "127.0.0.2")
+t.ok(up, "dnsmasq answers inside the namespace")
 
 tls = (f"{d}/server.pem", f"{d}/server.key")
 sink_enf = Sink(host="127.0.0.2", port=25, tls=tls)
@@ -242,6 +249,27 @@ t.eq(R.maillog().count("MTA-STS policy of rogue.test (id=1) not fetched"), 1,
 qid, jobs, r = a.deliver(R, ["x@nosts.test"])
 t.ok(res(r, jobs)[0] == "K" and "x@nosts.test" in sink_other.rcpts(), "no _mta-sts record: delivered as before", r)
 t.ok("nosts.test" not in "".join(hits), "and nothing fetched")
+
+# a new id, and the policy host accepts connections but never answers:
+# the fetch ends at its time limit and the cached policy stays in force
+stall = socket.socket()
+stall.bind(("127.0.0.12", 443))
+stall.listen(8)
+dns.terminate()
+dns.wait()
+dns, up = start_dns(zone.replace("host-record=mta-sts.bad.test,127.0.0.10", "host-record=mta-sts.bad.test,127.0.0.12")
+                    .replace('_mta-sts.bad.test,"v=STSv1; id=1"', '_mta-sts.bad.test,"v=STSv1; id=2"'),
+                    "mta-sts.bad.test", "127.0.0.12")
+t.ok(up, "dnsmasq restarted with a new id for bad.test")
+qid = R.qfile(["z@bad.test"])
+jobs = a.send(qid, [0])
+r = a.results(jobs, timeout=150)
+c = res(r, jobs)
+t.ok(c[0] == "Z" and "MTA-STS policy of bad.test (mode enforce, id 1)" in c[2], "cached policy still enforced", r)
+t.ok("MTA-STS policy of bad.test (id=2) not fetched: mta-sts.bad.test[127.0.0.12]: no answer within 20 s; "
+     "using the cached policy" in R.maillog(),
+     "the failed fetch logged, the cache used", R.maillog()[-1500:])
+stall.close()
 
 # switched off
 R.control("smtp_mta_sts", "no")
