@@ -88,6 +88,12 @@ const struct setting settings[] = {
 	L("relocated_maps", "relocated", "tables: address -> new location, refused with 550 5.1.6"),
 	L("smtp_generic_maps", "generic", "tables: address -> address, rewritten on the way out by yubin-remote"),
 	Z("body_checks_size_limit", "51200", "bytes of each message body that body_checks look at"),
+	L("smtpd_authentication_checks", "",
+	  "any of spf dkim dmarc (dmarc implies the other two): check received mail, add Authentication-Results"),
+	L("smtpd_authentication_checks_exceptions", "$mynetworks",
+	  "clients whose mail is not checked (CIDR); logged-in clients never are"),
+	B("smtpd_dmarc_enforce", "no",
+	  "yes: DMARC p=reject fails get 550 5.7.1, p=quarantine goes to queue/hold, temperror 451; no: advice only"),
 	/* queue and scheduling */
 	TD("maximal_queue_lifetime", "5d", "how long a message may stay deferred before it bounces"),
 	TD("bounce_queue_lifetime", "5d", "the same for bounces"),

@@ -10,8 +10,15 @@
  * header bytes (header_size_limit); it counts every byte for
  * message_size_limit. A refused message is still read to its end, so the
  * session stays in step, and the yubin-queue run is closed without the
- * final chunk, which leaves nothing in the queue. */
+ * final chunk, which leaves nothing in the queue.
+ * With smtpd_authentication_checks (authcheck.c) the stored form goes to
+ * a memfd spool instead, since the Authentication-Results field on top
+ * needs the DKIM result of the whole message; at the end the field and
+ * the spool go to the yubin-queue run opened at DATA (which gave the
+ * queue id), so 250 still means fsynced in the queue. Without the setting
+ * the bytes go straight to yubin-queue as before. */
 #include "smtpd.h"
+#include "authcheck.h"
 #include "control.h"
 #include "log.h"
 #include "qfile.h"
@@ -60,6 +67,9 @@ struct data {
 	/* header/body checks and header rewriting (cleanup.c); after out, so
 	 * data_init's memset leaves its buffers to inspect_begin */
 	struct inspect insp;
+	/* SPF/DKIM/DMARC (authcheck.c): when on, the stored form goes to its
+	 * spool and reaches yubin-queue at the end, under the results */
+	struct authcheck ac;
 };
 
 static void refuse(struct data *d, const char *why)
@@ -69,7 +79,11 @@ static void refuse(struct data *d, const char *why)
 
 static void to_queue(struct data *d)
 {
-	if (d->olen && !d->error && !d->qfail && qclient_write(&d->s->q, d->out, d->olen) < 0) d->qfail = 1;
+	const char *why;
+	if (d->olen && !d->error && !d->qfail && d->ac.on && (why = authcheck_spool(&d->ac, d->out, d->olen)))
+		refuse(d, why);
+	else if (d->olen && !d->error && !d->qfail && !d->ac.on && qclient_write(&d->s->q, d->out, d->olen) < 0)
+		d->qfail = 1;
 	d->olen = 0;
 }
 
@@ -199,6 +213,7 @@ static void inspected(void *arg, const char *p, size_t n) { put_raw(arg, p, n); 
 static void put(struct data *d, const char *p, size_t n)
 {
 	if (d->error) return;
+	if (d->ac.on) authcheck_input(&d->ac, p, n); /* DKIM sees what the client sent */
 	if (!d->insp.active) {
 		put_raw(d, p, n);
 		return;
@@ -429,6 +444,11 @@ int message_begin(struct session *s)
 	else
 		log_msg("%s: client=%s", s->q.id, client_name(s));
 	data_init(&msg, s);
+	if (authcheck_begin(s, &msg.ac) < 0) {
+		qclient_close(&s->q);
+		s->q_open = 0;
+		return -1;
+	}
 	received(&msg);
 	msg_held = s->hold; /* already in the envelope */
 	return 0;
@@ -471,6 +491,12 @@ void message_end(struct session *s)
 		transaction_reset(s);
 		return;
 	}
+	if (d->ac.on && !d->error && !d->qfail) {
+		int r = authcheck_end(s, &d->ac, qid); /* the results on top, then the spool */
+		if (r > 0) refuse(d, d->ac.reply);
+		if (r < 0) d->qfail = 1;
+	}
+	authcheck_free(&d->ac); /* a refused message's spool */
 	if (!d->error && !d->qfail && s->hold && !msg_held && qclient_hold(&s->q) < 0) d->qfail = 1;
 	if (d->error) { /* a failed queue write (d->qfail) still asks the writer why, below */
 		qclient_close(&s->q);

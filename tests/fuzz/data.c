@@ -61,6 +61,12 @@ int inspect_begin(struct session *s, struct inspect *in, void (*out)(void *, con
 	return 0;
 }
 void qclient_close(struct qclient *q) { (void)q; }
+/* authcheck.c: never on here (the setting is not read by the target) */
+int authcheck_begin(struct session *s, struct authcheck *a) { (void)s; (void)a; return 0; }
+void authcheck_input(struct authcheck *a, const char *p, size_t n) { (void)a; (void)p; (void)n; }
+const char *authcheck_spool(struct authcheck *a, const char *p, size_t n) { (void)a; (void)p; (void)n; return NULL; }
+int authcheck_end(struct session *s, struct authcheck *a, const char *qid) { (void)s; (void)a; (void)qid; return 0; }
+void authcheck_free(struct authcheck *a) { (void)a; }
 int prog_path(char *out, size_t max, const char *name) { (void)out; (void)max; (void)name; return -1; }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
