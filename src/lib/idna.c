@@ -54,6 +54,7 @@ static int punycode(const char *label, size_t n, char *out)
 	if (put(out, &o, 'x') || put(out, &o, 'n') || put(out, &o, '-') || put(out, &o, '-')) return -1;
 	for (size_t i = 0; i < len; i++)
 		if (cp[i] < 0x80) {
+			if (cp[i] <= 0x20 || cp[i] == 0x7F) return -1;
 			if (put(out, &o, (char)(cp[i] >= 'A' && cp[i] <= 'Z' ? cp[i] + 32 : cp[i]))) return -1;
 			b++;
 		}
@@ -112,6 +113,7 @@ int idna_to_ascii(const char *name, char *out, size_t max)
 			ll = e - i;
 			for (size_t j = 0; j < ll; j++) {
 				char c = name[i + j];
+				if ((unsigned char)c <= 0x20 || c == 0x7F) return -1;
 				label[j] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 			}
 		}

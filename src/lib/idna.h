@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 /* name (NUL-terminated UTF-8) into out as A-labels, ASCII lower-cased.
- * 0, or -1 when it is not valid UTF-8, a label is empty or would exceed
- * 63 octets, or out is too small. */
+ * 0, or -1 when it is not valid UTF-8, holds a space or control byte,
+ * a label is empty or would exceed 63 octets, or out is too small. */
 int idna_to_ascii(const char *name, char *out, size_t max);
 
 #endif

@@ -1,12 +1,16 @@
 /* bdat.c — fuzz target: the BDAT argument parser (esmtp_bdat_parse, what
- * yubin-smtpd's bdat.c trusts to know how many octets to read) and the
- * UTF-8 validator that guards SMTPUTF8 addresses (utf8_valid). The first
- * byte picks which. Beyond memory safety: a parsed size is at most
- * 2^63-1 and prints back to the same parse; -2 (skip the chunk) only
- * comes with a readable size; utf8_valid agrees with a second, decoding
- * validator written from RFC 3629's code point ranges. */
+ * yubin-smtpd's bdat.c trusts to know how many octets to read), the
+ * UTF-8 validator that guards SMTPUTF8 addresses (utf8_valid) and the
+ * U-label to A-label conversion yubin-remote's DNS lookups use
+ * (idna_to_ascii). The first byte picks which. Beyond memory safety: a
+ * parsed size is at most 2^63-1 and prints back to the same parse; -2
+ * (skip the chunk) only comes with a readable size; utf8_valid agrees
+ * with a second, decoding validator written from RFC 3629's code point
+ * ranges; an A-label name is NUL-terminated printable lower-case ASCII
+ * with labels of at most 63 octets. */
 #include "fuzz.h"
 #include "esmtp.h"
+#include "idna.h"
 #include "utf8.h"
 
 #include <limits.h>
@@ -45,8 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fin f = { data, size };
 	unsigned which = fin_byte(&f);
-	char *s = fuzz_dup(f.p, f.n, 0); /* exactly sized: overreads trip ASan */
-	if (which & 1) {
+	char *s = fuzz_dup(f.p, f.n, which % 3 == 2); /* exactly sized: overreads trip ASan */
+	if (which % 3 == 2) {
+		char out[256];
+		if (!memchr(s, 0, f.n) && idna_to_ascii(s, out, sizeof out) == 0) {
+			size_t label = 0, k = strnlen(out, sizeof out);
+			FUZZ_ASSERT(k < sizeof out);
+			for (size_t i = 0; i < k; i++) {
+				unsigned char c = (unsigned char)out[i];
+				FUZZ_ASSERT(c > 32 && c < 127 && !(c >= 'A' && c <= 'Z'));
+				label = c == '.' ? 0 : label + 1;
+				FUZZ_ASSERT(label <= 63);
+			}
+		}
+	} else if (which % 3 == 1) {
 		FUZZ_ASSERT(utf8_valid(s, f.n) == reference_valid((const unsigned char *)s, f.n));
 	} else {
 		unsigned long long n = 0;

@@ -23,6 +23,8 @@ int main(void)
 	ok(is("例え.テスト.", "xn--r8jz45g.xn--zckzah"), "trailing dot dropped");
 	ok(idna_to_ascii("a..b", out, sizeof out) < 0 && idna_to_ascii("", out, sizeof out) < 0, "empty label refused");
 	ok(idna_to_ascii("\xc0\xaf.test", out, sizeof out) < 0, "invalid UTF-8 refused");
+	ok(idna_to_ascii("1 .test", out, sizeof out) < 0 && idna_to_ascii("\xc3\xbc\t.test", out, sizeof out) < 0,
+	   "spaces and control bytes refused (fuzz find)");
 	ok(idna_to_ascii("例え.テスト", out, 10) < 0, "too small an output refused");
 	char longl[200];
 	for (int i = 0; i < 21; i++) { /* 21 different CJK ideographs, U+4E00 + 997 i */
