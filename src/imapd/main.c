@@ -1,5 +1,6 @@
 /* main.c — yubin-imapd: started per connection (tcpserver, systemd
- * Accept=yes, yubin-run) with the client on fds 0 and 1, unprivileged.
+ * Accept=yes) with the client on fds 0 and 1, or as a worker serve.h
+ * forks on a listening socket (yubin-run, Accept=no); unprivileged.
  * YUBIN_TLS_IMPLICIT=1 (port 993) starts TLS before the greeting. */
 #include "imapd.h"
 
@@ -10,14 +11,14 @@
 #include "auth.h"
 #include "control.h"
 #include "log.h"
+#include "serve.h"
 
 static struct imapd session;
 
-int main(int argc, char **argv)
+/* one client; the session ends the process (serve.h: never reused) */
+static void serve_client(void)
 {
 	struct imapd *s = &session;
-	(void)argc;
-	log_init(argv[0] ? argv[0] : "yubin-imapd");
 	signal(SIGPIPE, SIG_IGN);
 	long long t = control_time("imapd_timeout");
 	/* before login a client gets far less patience than after */
@@ -34,4 +35,11 @@ int main(int argc, char **argv)
 	update_plaintext(s);
 	say(s, "* OK [CAPABILITY %s] IMAP ready.", capabilities(s));
 	command_loop(s);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	log_init(argv[0] ? argv[0] : "yubin-imapd");
+	serve(argv, serve_client);
 }

@@ -31,6 +31,7 @@ struct cached {
 
 static struct cached *cache;
 static size_t ncache, capcache;
+static struct stat dir_st;   /* control/ when the cache began: files made or removed since change it */
 
 const char *yubin_root(void)
 {
@@ -57,11 +58,12 @@ static int valid_name(const char *name)
 }
 
 /* File content with comment lines dropped and lines joined by a space;
- * NULL when the file is missing. */
-static char *read_control_file(const char *name, int *is_set)
+ * NULL when the file is missing. st: the file's, zeroed when missing. */
+static char *read_control_file(const char *name, int *is_set, struct stat *st)
 {
 	char path[4096], rel[512];
 	*is_set = 0;
+	memset(st, 0, sizeof *st);
 	if (!valid_name(name) || strlen(name) > 200) return NULL;
 	memcpy(rel, "control/", 8);
 	memcpy(rel + 8, name, strlen(name) + 1);
@@ -71,6 +73,7 @@ static char *read_control_file(const char *name, int *is_set)
 		if (errno != ENOENT) log_sys("warning: control/%s: cannot read, using the default", name);
 		return NULL;
 	}
+	if (fstat(fd, st) < 0) memset(st, 0, sizeof *st);
 	struct buf raw = BUF_INIT, out = BUF_INIT;
 	raw.max = CONTROL_FILE_MAX;
 	char tmp[4096];
@@ -116,6 +119,32 @@ static void control_stat(const char *name, struct stat *st)
 		memset(st, 0, sizeof *st);
 }
 
+static void control_dir_stat(struct stat *st)
+{
+	char path[4096];
+	if (root_path(path, sizeof path, "control") < 0 || stat(path, st) < 0) memset(st, 0, sizeof *st);
+}
+
+static int stat_differs(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
+	       a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+int control_changed(void)
+{
+	if (!ncache) return 0;
+	struct stat st;
+	control_dir_stat(&st);
+	if (stat_differs(&st, &dir_st)) return 1;
+	for (size_t i = 0; i < ncache; i++) {
+		if (!cache[i].st.st_ino) continue; /* missing: creating it changes the directory */
+		control_stat(cache[i].name, &st);
+		if (stat_differs(&st, &cache[i].st)) return 1;
+	}
+	return 0;
+}
+
 int control_refresh(void)
 {
 	static time_t last;
@@ -125,9 +154,7 @@ int control_refresh(void)
 	for (size_t i = 0; i < ncache; i++) {
 		struct stat st;
 		control_stat(cache[i].name, &st);
-		if (st.st_ino != cache[i].st.st_ino || st.st_dev != cache[i].st.st_dev ||
-		    st.st_size != cache[i].st.st_size || st.st_mtim.tv_sec != cache[i].st.st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != cache[i].st.st_mtim.tv_nsec) {
+		if (stat_differs(&st, &cache[i].st)) {
 			control_reload();
 			return 1;
 		}
@@ -168,8 +195,8 @@ static struct cached *lookup_cached(const char *name)
 	memset(c, 0, sizeof *c);
 	c->name = strdup(name);
 	if (!c->name) die_nomem();
-	c->raw = read_control_file(name, &c->is_set);
-	control_stat(name, &c->st);
+	if (ncache == 1) control_dir_stat(&dir_st);
+	c->raw = read_control_file(name, &c->is_set, &c->st);
 	if (!c->raw) {
 		const struct setting *s = setting_find(name);
 		if (s) c->raw = strdup(s->def);

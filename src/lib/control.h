@@ -53,6 +53,10 @@ void control_reload(void);
  * per file), forget every cached value, so a change takes effect at the
  * next delivery without a reload. Returns 1 when values were dropped. */
 int control_refresh(void);
+/* 1 when control/ differs from what the cache was read from: a file read
+ * so far changed, or one was made or removed (the directory changed).
+ * One stat per file that existed, plus one. Caches stay as they are. */
+int control_changed(void);
 
 /* The value parsers, exposed for the tests and yubin-ctl check. Each takes
  * (pointer, length) and returns 0 on success, -1 on a malformed value. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,39 +30,58 @@ static const char *security_level(const char *service)
 	return control_get("smtpd_tls_security_level");
 }
 
-static int check_available(const char *service)
+/* What the last check saw: the answer holds while the same service sees
+ * the same certificate and key files (a renewal or a chmod changes their
+ * stat) and the certificate has not expired. Reused smtpd workers
+ * (serve.h) thus parse the chain once, not at every EHLO. */
+static struct {
+	char service[40];
+	struct stat cert, key;
+	long long not_before, not_after;
+	int ok;
+} last;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int tls_available(const char *service)
 {
 	char cert[4096], key[4096], err[512];
-	struct tls_creds *c;
+	struct stat cst, kst;
 	if (strcmp(security_level(service), "none") == 0) return 0;
 	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
 	if (p < 0) { log_msg("TLS disabled for %s: bad service name or path too long", service); return 0; }
 	if (p == 0) return 0;
-	c = malloc(sizeof *c);
+	time_t now = time(NULL);
+	if (stat(cert, &cst) < 0) memset(&cst, 0, sizeof cst);
+	if (stat(key, &kst) < 0) memset(&kst, 0, sizeof kst);
+	if (strcmp(last.service, service) == 0 && cst.st_ino && kst.st_ino && same_file(&cst, &last.cert) &&
+	    same_file(&kst, &last.key) && (!last.ok || (now >= last.not_before && now <= last.not_after)))
+		return last.ok;
+	struct tls_creds *c = malloc(sizeof *c);
 	if (!c) return 0;
 	int ok = 0;
 	if (tls_load_cert(c, cert, err, sizeof err) < 0) {
 		log_msg("TLS disabled for %s: %s", service, err);
 	} else {
-		time_t now = time(NULL);
 		if (now > c->not_after) log_msg("TLS disabled for %s: %s: certificate expired", service, cert);
 		else if (now < c->not_before) log_msg("TLS disabled for %s: %s: certificate not yet valid", service, cert);
 		else if (tls_key_file_ok(key, err, sizeof err) < 0) log_msg("TLS disabled for %s: %s", service, err);
 		else ok = 1;
+		last.not_before = c->not_before;
+		last.not_after = c->not_after;
 		tls_creds_free(c);
 	}
 	free(c);
+	snprintf(last.service, sizeof last.service, "%s", service);
+	last.cert = cst;
+	last.key = kst;
+	last.ok = ok;
 	return ok;
-}
-
-int tls_available(const char *service)
-{
-	static char cached_for[40];
-	static int cached = -1;
-	if (cached >= 0 && strcmp(cached_for, service) == 0) return cached;
-	cached = check_available(service);
-	snprintf(cached_for, sizeof cached_for, "%s", service);
-	return cached;
 }
 
 /* a CLOEXEC copy of fd at 10 or above, so the dup2s in the child cannot

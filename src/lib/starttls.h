@@ -44,7 +44,8 @@
  * parses, is valid now, and the key file exists and is not accessible by
  * others (the caller need not be able to read it: yubin-tlsd may be setgid); the security level (SERVICE_tls_security_level if
  * set, else smtpd_tls_security_level) is not "none". A problem is logged
- * once ("TLS disabled: ...") and gives 0; never fatal. Cached per process.
+ * once ("TLS disabled: ...") and gives 0; never fatal. The answer is kept
+ * while the cert and key files stat the same and the cert is in date.
  * A key that does not match the certificate is found by yubin-tlsd (the
  * handshake then fails and is logged) and by `yubin-ctl check`. */
 int tls_available(const char *service);

@@ -1,5 +1,6 @@
 /* main.c — yubin-pop3d: started per connection (tcpserver, systemd
- * Accept=yes, yubin-run) with the client on fds 0 and 1. Runs unprivileged
+ * Accept=yes) with the client on fds 0 and 1, or as a worker serve.h
+ * forks on a listening socket (yubin-run, Accept=no). Runs unprivileged
  * and only ever speaks the AUTHORIZATION state; see login.c for how a
  * good login becomes a mailbox session. YUBIN_TLS_IMPLICIT=1 (port 995)
  * starts TLS before the greeting. */
@@ -11,14 +12,14 @@
 
 #include "control.h"
 #include "log.h"
+#include "serve.h"
 
 static struct pop3d session;
 
-int main(int argc, char **argv)
+/* one client; the session ends the process (serve.h: never reused) */
+static void serve_client(void)
 {
 	struct pop3d *s = &session;
-	(void)argc;
-	log_init(argv[0] ? argv[0] : "yubin-pop3d");
 	signal(SIGPIPE, SIG_IGN);
 	long long t = control_time("pop3d_timeout");
 	s->timeout_ms = t > 0 && t < 86400 ? (int)(t * 1000) : 600000;
@@ -31,4 +32,11 @@ int main(int argc, char **argv)
 	update_plaintext(s);
 	reply(s, "+OK POP3 ready.");
 	commands_loop(s);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	log_init(argv[0] ? argv[0] : "yubin-pop3d");
+	serve(argv, serve_client);
 }

@@ -1,6 +1,7 @@
 /* listen.c — yubin-run's listeners: one socket per service on 127.0.0.1,
- * and per connection the service's program with the socket on fds 0 and 1
- * and the environment tcpserver would give it (TCPREMOTEIP, ...). */
+ * handed to the service's program as systemd hands one to an Accept=no
+ * unit (fd 3, LISTEN_FDS=1). The program forks one child per connection
+ * (serve.h), so no connection costs an exec; supervise.c restarts it. */
 #include "run.h"
 #include "log.h"
 #include "priv.h"
@@ -21,9 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_CONNECTIONS 500
-
-extern char **environ;
+#define MAX_CONNECTIONS "500" /* per service, as tcpserver -c 500 */
 
 struct service {
 	const char *name;
@@ -43,9 +42,6 @@ static struct service services[] = {
 	{ "imaps", 993, "yubin-imapd", 1, -1 },
 };
 #define NSERVICES (sizeof services / sizeof services[0])
-
-static pid_t conns[MAX_CONNECTIONS];
-static size_t nconns;
 
 static int program_exists(const char *prog)
 {
@@ -69,7 +65,11 @@ int listeners_open(int base)
 			log_sys("cannot listen on 127.0.0.1:%d for %s", port, s->name);
 			return -1;
 		}
-		s->fd = fd;
+		/* above 3, so placing it on fd 3 in the child is a real dup2
+		 * (which drops CLOEXEC) */
+		s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+		close(fd);
+		if (s->fd < 0) { log_sys("cannot listen for %s", s->name); return -1; }
 		log_msg("listening on 127.0.0.1:%d for %s (%s)", port, s->name, s->program);
 		if (strcmp(s->name, "smtp") == 0) {
 			/* yubin-remote treats its own listening address as "myself" */
@@ -80,73 +80,16 @@ int listeners_open(int base)
 	return 0;
 }
 
-size_t listeners_pollfds(struct pollfd *fds, size_t max)
+void listeners_start(void)
 {
-	size_t n = 0;
-	if (nconns >= MAX_CONNECTIONS) return 0; /* stop accepting, as tcpserver -c does */
-	for (size_t i = 0; i < NSERVICES && n < max; i++)
-		if (services[i].fd >= 0) fds[n++] = (struct pollfd){ .fd = services[i].fd, .events = POLLIN };
-	return n;
-}
-
-static void addr_env(char *out, size_t max, const char *name, const struct sockaddr_in *sin, int port)
-{
-	char ip[INET_ADDRSTRLEN] = "0.0.0.0";
-	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
-	if (port) snprintf(out, max, "%s=%d", name, ntohs(sin->sin_port));
-	else snprintf(out, max, "%s=%s", name, ip);
-}
-
-static void start_connection(struct service *s, int sock, struct sockaddr_in *peer)
-{
-	struct sockaddr_in local;
-	socklen_t len = sizeof local;
-	getsockname(sock, (struct sockaddr *)&local, &len);
-	char rip[64], rport[32], lip[64], lport[32];
-	addr_env(rip, sizeof rip, "TCPREMOTEIP", peer, 0);
-	addr_env(rport, sizeof rport, "TCPREMOTEPORT", peer, 1);
-	addr_env(lip, sizeof lip, "TCPLOCALIP", &local, 0);
-	addr_env(lport, sizeof lport, "TCPLOCALPORT", &local, 1);
-	char *extra[] = { rip, rport, lip, lport, "PROTO=TCP",
-	                  s->implicit_tls ? "YUBIN_TLS_IMPLICIT=1" : NULL, NULL };
-	pid_t pid = spawn_program(s->program, NULL, sock, extra, USER_DAEMON);
-	if (pid > 0) conns[nconns++] = pid;
-}
-
-void listeners_accept(const struct pollfd *fds, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		if (!(fds[k].revents & POLLIN)) continue;
-		struct service *s = NULL;
-		for (size_t i = 0; i < NSERVICES; i++)
-			if (services[i].fd == fds[k].fd) s = &services[i];
-		if (!s) continue;
-		while (nconns < MAX_CONNECTIONS) {
-			struct sockaddr_in peer;
-			socklen_t len = sizeof peer;
-			int sock = accept4(s->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
-			if (sock < 0) break; /* EAGAIN: drained */
-			start_connection(s, sock, &peer);
-			close(sock);
-		}
+	static char *plain[] = { "LISTEN_FDS=1", "YUBIN_PROCESS_LIMIT=" MAX_CONNECTIONS, NULL };
+	static char *implicit[] = { "LISTEN_FDS=1", "YUBIN_PROCESS_LIMIT=" MAX_CONNECTIONS,
+	                            "YUBIN_TLS_IMPLICIT=1", NULL };
+	for (size_t i = 0; i < NSERVICES; i++) {
+		struct service *s = &services[i];
+		if (s->fd < 0) continue;
+		supervise_service(s->program, s->fd, s->implicit_tls ? implicit : plain, USER_DAEMON);
 	}
-}
-
-int listeners_reap(pid_t pid)
-{
-	for (size_t i = 0; i < nconns; i++)
-		if (conns[i] == pid) {
-			conns[i] = conns[--nconns];
-			return 1;
-		}
-	return 0;
-}
-
-void listeners_stop(void)
-{
-	for (size_t i = 0; i < NSERVICES; i++)
-		if (services[i].fd >= 0) close(services[i].fd);
-	for (size_t i = 0; i < nconns; i++) kill(conns[i], SIGTERM);
 }
 
 /* environ plus extra, with extra's names replacing inherited ones */
@@ -175,14 +118,14 @@ static char **make_env(char *const extra[])
 /* The root path: vfork, become the account, exec. The child only makes
  * system calls (dup2, setgroups, setresgid, setresuid, execve), which is
  * what a vfork child may do; the account was looked up once, at start. */
-static pid_t vfork_as(const struct priv_id *id, const char *path, int sock, char **argv, char **env)
+static pid_t vfork_as(const struct priv_id *id, const char *path, int listen_fd, char **argv, char **env)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old); /* no handler may run in the child */
 	pid_t pid = vfork();
 	if (pid == 0) {
-		if (sock >= 0 && (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)) _exit(EXIT_TEMP);
+		if (listen_fd >= 0 && dup2(listen_fd, 3) < 0) _exit(EXIT_TEMP);
 		if (priv_become(id) < 0) _exit(EXIT_TEMP);
 		/* an ignored SIGPIPE would survive exec; the child has its own
 		 * dispositions (vfork shares memory, not the signal table) */
@@ -199,7 +142,7 @@ static pid_t vfork_as(const struct priv_id *id, const char *path, int sock, char
 	return pid;
 }
 
-pid_t spawn_program(const char *prog, const char *arg, int sock, char *const extra[], const char *user)
+pid_t spawn_program(const char *prog, const char *arg, int listen_fd, char *const extra[], const char *user)
 {
 	char path[4096];
 	if (prog_path(path, sizeof path, prog) < 0) return -1;
@@ -213,17 +156,14 @@ pid_t spawn_program(const char *prog, const char *arg, int sock, char *const ext
 			looked_up = user;
 		}
 		char *argv[] = { (char *)prog, (char *)arg, NULL };
-		pid_t pid = vfork_as(&id, path, sock, argv, env);
+		pid_t pid = vfork_as(&id, path, listen_fd, argv, env);
 		free(env);
 		if (pid < 0) log_sys("cannot start %s", path);
 		return pid;
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	if (sock >= 0) {
-		posix_spawn_file_actions_adddup2(&fa, sock, 0);
-		posix_spawn_file_actions_adddup2(&fa, sock, 1);
-	}
+	if (listen_fd >= 0) posix_spawn_file_actions_adddup2(&fa, listen_fd, 3);
 	posix_spawnattr_t attr;
 	posix_spawnattr_init(&attr);
 	sigset_t none;

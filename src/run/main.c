@@ -43,7 +43,7 @@ static void reap_children(void)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (!listeners_reap(pid)) supervise_reap(pid, status);
+		supervise_reap(pid, status);
 }
 
 int main(int argc, char **argv)
@@ -82,15 +82,13 @@ int main(int argc, char **argv)
 	supervise_start("yubin-queue", "-d"); /* the injector: no exec per message */
 	supervise_start("yubin-qmgr", NULL);
 	supervise_start("yubin-anvil", NULL); /* per-client limits; smtpd serves without it */
+	listeners_start();
 	printf("yubin-run: ready\n");
 	fflush(stdout);
 	log_msg("ready");
 
 	while (!stopping) {
-		struct pollfd fds[16];
-		size_t n = listeners_pollfds(fds, 16);
-		int r = poll(fds, n, 1000);
-		if (r > 0) listeners_accept(fds, n);
+		poll(NULL, 0, 1000); /* a signal cuts it short */
 		if (children_changed) {
 			children_changed = 0;
 			reap_children();
@@ -98,7 +96,6 @@ int main(int argc, char **argv)
 		supervise_tick();
 	}
 	log_msg("stopping");
-	listeners_stop();
 	supervise_stop();
 	free(abs);
 	return 0;

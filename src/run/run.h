@@ -11,28 +11,25 @@
  * user when ROOT/control is missing. Returns 0 or dies. */
 void instance_create(const char *root);
 
-/* Listeners: open every service whose program exists; 0 on success. */
+/* Listeners: open every service whose program exists; 0 on success.
+ * listeners_start() then runs each service's program on its socket. */
 int listeners_open(int base_port);
-/* Accept pending connections on fds that poll() marked readable and
- * start their programs. */
-void listeners_accept(const struct pollfd *fds, size_t n);
-size_t listeners_pollfds(struct pollfd *fds, size_t max);
-/* Forget a finished connection child; returns 1 if pid was one. */
-int listeners_reap(pid_t pid);
-void listeners_stop(void);
+void listeners_start(void);
 
-/* Long-running programs (yubin-qmgr, the injector, later the limiter):
- * started with one optional argument, and restarted a second after they
- * die, until supervise_stop(). */
+/* Long-running programs (yubin-qmgr, the injector, the limiter, the
+ * listening services): started with one optional argument, and restarted
+ * a second after they die, until supervise_stop(). A service gets
+ * listen_fd on fd 3, extra environment, and runs as user (when root). */
 void supervise_start(const char *prog, const char *arg);
+void supervise_service(const char *prog, int listen_fd, char **extra_env, const char *user);
 int supervise_reap(pid_t pid, int status);
 void supervise_tick(void);
 void supervise_stop(void);
 
-/* Start prog with fds 0/1 = sock (or inherited when sock < 0) and extra
- * environment, as user when that is not NULL and we are root (fork, drop,
- * exec; otherwise posix_spawn, which is cheaper); -1 on failure */
-pid_t spawn_program(const char *prog, const char *arg, int sock, char *const extra_env[], const char *user);
+/* Start prog with listen_fd on fd 3 (when >= 0) and extra environment, as
+ * user when that is not NULL and we are root (vfork, drop, exec;
+ * otherwise posix_spawn); -1 on failure */
+pid_t spawn_program(const char *prog, const char *arg, int listen_fd, char *const extra_env[], const char *user);
 /* As root: yubin-setup makes the accounts, owners and modes. */
 void instance_setup(const char *root);
 /* yubin-ctl check, its report into the log; problems do not stop us. */

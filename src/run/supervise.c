@@ -11,10 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SUPERVISED 4
+#define MAX_SUPERVISED 16
 
 static struct {
-	const char *prog, *arg;
+	const char *prog, *arg, *user;
+	int listen_fd;
+	char **env;
 	pid_t pid;
 	time_t restart_at;
 } sup[MAX_SUPERVISED];
@@ -24,7 +26,8 @@ static int stopping;
 static void start(size_t i)
 {
 	char *none[] = { NULL };
-	sup[i].pid = spawn_program(sup[i].prog, sup[i].arg, -1, none, NULL);
+	sup[i].pid = spawn_program(sup[i].prog, sup[i].arg, sup[i].listen_fd, sup[i].env ? sup[i].env : none,
+	                           sup[i].user);
 	if (sup[i].pid < 0) sup[i].restart_at = time(NULL) + 1;
 }
 
@@ -33,6 +36,17 @@ void supervise_start(const char *prog, const char *arg)
 	if (nsup == MAX_SUPERVISED) return;
 	sup[nsup].prog = prog;
 	sup[nsup].arg = arg;
+	sup[nsup].listen_fd = -1;
+	start(nsup++);
+}
+
+void supervise_service(const char *prog, int listen_fd, char **extra_env, const char *user)
+{
+	if (nsup == MAX_SUPERVISED) return;
+	sup[nsup].prog = prog;
+	sup[nsup].listen_fd = listen_fd;
+	sup[nsup].env = extra_env;
+	sup[nsup].user = user;
 	start(nsup++);
 }
 

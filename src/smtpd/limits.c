@@ -29,6 +29,8 @@ void limits_connect(struct session *s)
 	long long rate_limit = cfg_int("smtpd_client_connection_rate_limit");
 	int any = count_limit > 0 || rate_limit > 0 || cfg_int("smtpd_client_message_rate_limit") > 0 ||
 	          cfg_int("smtpd_client_recipient_rate_limit") > 0 || cfg_int("smtpd_client_auth_rate_limit") > 0;
+	ready = 0; /* the previous client's, when this process served one */
+	ident[0] = 0;
 	if (!any || !s->addr.family || anvil_exempt(&s->addr)) return;
 	if (anvil_ident(ident, sizeof ident, service(s), &s->addr) < 0) return;
 	ready = 1;

@@ -1,22 +1,45 @@
 /* yubin-smtpd — the SMTP server for one connection, on fd 0 and 1 (started
- * by tcpserver, a systemd socket unit with Accept=yes, inetd or yubin-run).
+ * by tcpserver, a systemd socket unit with Accept=yes or inetd), or the
+ * child serve.h forks for each connection on a socket it was handed
+ * (yubin-run, a systemd socket unit with Accept=no).
  * Called as yubin-submission it plays the submission role (ports 587/465).
  * It reads control files and runs yubin-queue; it needs no privilege.
  * main() reads the settings, greets and runs the command table. */
 #include "smtpd.h"
 #include "control.h"
 #include "log.h"
+#include "serve.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct session S;
+static const char *program_name;
 
-static void setup(struct session *s, const char *argv0)
+/* a session's memory goes with it, so the next one served by the same
+ * worker (serve.h) starts from nothing, as a new process would */
+static void forget(struct session *s)
 {
-	const char *base = strrchr(argv0, '/');
-	base = base ? base + 1 : argv0;
+	transaction_reset(s);
+	free(s->rcpt);
+	free(s->rcpt_notify);
+	free(s->rcpt_orcpt);
+	buf_free(&s->sender);
+	buf_free(&s->sender_canon);
+	buf_free(&s->envid);
+	free(s->login);
+	free(s->in);
+	free(s->out);
+	free(s->line);
+	memset(s, 0, sizeof *s);
+}
+
+static void setup(struct session *s)
+{
+	const char *base = strrchr(program_name, '/');
+	base = base ? base + 1 : program_name;
+	forget(s);
 	s->role = strcmp(base, "yubin-submission") == 0 ? ROLE_SUBMISSION : ROLE_SMTPD;
 	signal(SIGPIPE, SIG_IGN); /* a vanished client or yubin-queue is an error return */
 	s->infd = 0;
@@ -41,15 +64,22 @@ static void setup(struct session *s, const char *argv0)
 	memcpy(s->proto, "SMTP", 5);
 }
 
-int main(int argc, char **argv)
+/* one client, from the greeting to session_end() */
+static void session(void)
 {
-	(void)argc;
-	log_init(argv[0] ? argv[0] : "yubin-smtpd");
-	setup(&S, argv[0] ? argv[0] : "");
+	setup(&S);
 	client_init(&S);
 	log_msg("connect from %s", client_name(&S));
 	tls_implicit(&S);
 	limits_connect(&S);
 	reply(&S, "220 %s", cfg_get("smtpd_banner"));
 	command_loop(&S);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	program_name = argv[0] ? argv[0] : "yubin-smtpd";
+	log_init(program_name);
+	serve(argv, session);
 }

@@ -5,7 +5,9 @@
  * session_end(), which logs Postfix's "disconnect from" line. */
 #include "smtpd.h"
 #include "control.h"
+#include "anvil.h"
 #include "log.h"
+#include "serve.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,7 +116,11 @@ void session_end(struct session *s, int code)
 		log_msg("disconnect from %s%s commands=%lu", client_name(s), stats, total);
 	else
 		log_msg("disconnect from %s%s commands=%lu/%lu", client_name(s), stats, ok_total, total);
-	_exit(code);
+	anvil_close(); /* anvil counts this connection until its socket closes */
+	/* Postfix reuses smtpd processes for every client; we reuse one only
+	 * after a plain port-25 session, so no password and no TLS state is
+	 * ever in a process that serves the next client */
+	serve_session_end(code, s->role == ROLE_SMTPD && !s->tls && !s->login && !s->auth_failures);
 }
 
 void io_failed(struct session *s, int status)

@@ -20,10 +20,7 @@ const char *service_name(const struct session *s)
 
 int tls_offered(struct session *s)
 {
-	static int cached = -1;
-	if (s->tls) return 0;
-	if (cached < 0) cached = tls_available(service_name(s)) > 0;
-	return cached;
+	return !s->tls && tls_available(service_name(s)) > 0;
 }
 
 /* smtpd_tls_security_level = encrypt: nothing but EHLO, STARTTLS, NOOP,

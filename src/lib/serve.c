@@ -1,0 +1,300 @@
+/* serve.c — the worker pool of serve.h: a process handed a listening
+ * socket forks workers on demand; each worker accepts connections and
+ * runs sessions, reused while its sessions allow it. */
+#include "serve.h"
+#include "control.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LISTEN_FD 3          /* where systemd puts the first socket */
+#define PROCESS_LIMIT_MAX 10000
+
+/* what a worker tells the pool through the status pipe (one write each,
+ * smaller than PIPE_BUF, so never interleaved) */
+struct status {
+	pid_t pid;
+	int idle;
+};
+
+struct worker {
+	pid_t pid;
+	int idle;
+};
+
+static volatile sig_atomic_t stopping;
+static void on_stop(int sig) { (void)sig; stopping = 1; }
+static void on_child(int sig) { (void)sig; }
+
+static struct worker *workers;
+static size_t nworkers;
+static int status_fd = -1;   /* pool: read end; worker: write end */
+
+/* in a worker */
+static int in_worker;
+static jmp_buf next_session;
+static volatile long uses;
+static long max_use;
+
+/* 1 when systemd's (or yubin-run's) LISTEN_FDS/LISTEN_PID say fd 3 is
+ * meant for us; the variables are removed so nothing we start sees them */
+static int given_socket(void)
+{
+	const char *fds = getenv("LISTEN_FDS");
+	const char *pid = getenv("LISTEN_PID");
+	int mine = fds && strcmp(fds, "1") == 0;
+	if (mine && pid) {
+		char me[24];
+		snprintf(me, sizeof me, "%ld", (long)getpid());
+		mine = strcmp(pid, me) == 0;
+	}
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	if (!mine) return 0;
+	int listening = 0;
+	socklen_t len = sizeof listening;
+	if (getsockopt(LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		die(EXIT_TEMP, "LISTEN_FDS=1 but fd 3 is not a listening socket; "
+		               "use a .socket unit with Accept=no, or Accept=yes without LISTEN_FDS");
+	return 1;
+}
+
+static size_t process_limit(void)
+{
+	long long n = 0;
+	const char *env = getenv("YUBIN_PROCESS_LIMIT");
+	if (env && *env) {
+		if (parse_int(env, strlen(env), &n) < 0) n = 0;
+	} else {
+		n = control_int("default_process_limit");
+	}
+	if (n < 1) n = 100;
+	if (n > PROCESS_LIMIT_MAX) n = PROCESS_LIMIT_MAX;
+	return (size_t)n;
+}
+
+/* "IP" and "PORT" in tcpserver's form; a v4-mapped IPv6 address is shown
+ * as plain IPv4 */
+static void format_address(const struct sockaddr_storage *ss, char *ip, size_t ipmax, char *port, size_t pmax)
+{
+	snprintf(ip, ipmax, "0.0.0.0");
+	snprintf(port, pmax, "0");
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &sin->sin_addr, ip, (socklen_t)ipmax);
+		snprintf(port, pmax, "%u", ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip, (socklen_t)ipmax);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, (socklen_t)ipmax);
+		snprintf(port, pmax, "%u", ntohs(sin6->sin6_port));
+	}
+}
+
+static void export_address(const char *ipname, const char *portname, const struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN], port[8];
+	format_address(ss, ip, sizeof ip, port, sizeof port);
+	setenv(ipname, ip, 1);
+	setenv(portname, port, 1);
+}
+
+static void report(int idle)
+{
+	struct status st = { getpid(), idle };
+	ssize_t n;
+	do n = write(status_fd, &st, sizeof st);
+	while (n < 0 && errno == EINTR);
+}
+
+/* fds 0 and 1 become the connection, the environment what tcpserver sets */
+static void take_connection(int conn, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof local;
+	if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+	if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0) _exit(EXIT_TEMP);
+	close(conn);
+	export_address("TCPREMOTEIP", "TCPREMOTEPORT", peer);
+	export_address("TCPLOCALIP", "TCPLOCALPORT", &local);
+	setenv("PROTO", "TCP", 1);
+	unsetenv("TCPREMOTEHOST");
+	unsetenv("TCPREMOTEINFO");
+}
+
+/* the connection's end as the client sees it; fds 0 and 1 stay valid */
+static void drop_connection(void)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0) _exit(0);
+	close(nul);
+}
+
+__attribute__((noreturn)) static void worker(char **argv, void (*session)(void), const sigset_t *mask)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	free(workers);
+	workers = NULL;
+	in_worker = 1;
+	control_reload();
+	max_use = (long)control_int("max_use");
+	if (max_use < 1) max_use = 1;
+	long long idle_s = control_time("max_idle");
+	int idle_ms = idle_s > 0 && idle_s < 86400 ? (int)idle_s * 1000 : 100000;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = LISTEN_FD, .events = POLLIN };
+		int r = poll(&pfd, 1, idle_ms);
+		if (r == 0) _exit(0); /* idle too long: the pool makes another when needed */
+		if (r < 0) continue;
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof peer;
+		int conn = accept4(LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_sys("accept");
+				_exit(EXIT_TEMP);
+			}
+			continue; /* another worker took it */
+		}
+		report(0);
+		take_connection(conn, &peer);
+		if (control_changed()) {
+			/* settings changed under this worker's caches: a fresh
+			 * process, started as tcpserver would, serves this client */
+			close(LISTEN_FD);
+			execv("/proc/self/exe", argv);
+			log_sys("cannot restart myself for new settings");
+			_exit(EXIT_TEMP);
+		}
+		uses = uses + 1;
+		if (setjmp(next_session) == 0) {
+			session();
+			_exit(0);
+		}
+		drop_connection();
+		if (uses >= max_use) _exit(0);
+		report(1);
+	}
+}
+
+void serve_session_end(int code, int reusable)
+{
+	if (!in_worker || !reusable || uses >= max_use) _exit(code);
+	longjmp(next_session, 1);
+}
+
+static void reap(void)
+{
+	pid_t pid;
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (size_t i = 0; i < nworkers; i++)
+			if (workers[i].pid == pid) { workers[i] = workers[--nworkers]; break; }
+}
+
+static void read_status(void)
+{
+	struct status st;
+	while (read(status_fd, &st, sizeof st) == (ssize_t)sizeof st)
+		for (size_t i = 0; i < nworkers; i++)
+			if (workers[i].pid == st.pid) workers[i].idle = st.idle;
+}
+
+static size_t idle_workers(void)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nworkers; i++) n += workers[i].idle != 0;
+	return n;
+}
+
+static void stop(void)
+{
+	for (size_t i = 0; i < nworkers; i++) kill(workers[i].pid, SIGTERM);
+	exit(0);
+}
+
+static void log_listening(size_t limit)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char ip[INET6_ADDRSTRLEN], port[8];
+	if (getsockname(LISTEN_FD, (struct sockaddr *)&ss, &len) < 0) ss.ss_family = AF_UNSPEC;
+	format_address(&ss, ip, sizeof ip, port, sizeof port);
+	log_msg("accepting connections on %s:%s, at most %zu at once", ip, port, limit);
+}
+
+void serve(char **argv, void (*session)(void))
+{
+	if (!given_socket()) {
+		session();
+		exit(0);
+	}
+	size_t limit = process_limit();
+	workers = calloc(limit, sizeof *workers);
+	int sp[2];
+	if (!workers) die_nomem();
+	if (pipe2(sp, O_CLOEXEC) < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) die_sys(EXIT_TEMP, "pipe");
+	/* workers poll before they accept, so a connection another worker
+	 * took cannot block them */
+	int fl = fcntl(LISTEN_FD, F_GETFL);
+	if (fl < 0 || fcntl(LISTEN_FD, F_SETFL, fl | O_NONBLOCK) < 0) die_sys(EXIT_TEMP, "fd 3");
+
+	/* signals arrive only inside ppoll, so the loop never misses one */
+	sigset_t block, orig;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	log_listening(limit);
+
+	for (;;) {
+		reap();
+		if (stopping) stop();
+		status_fd = sp[0];
+		read_status();
+		/* watch the socket only when a connection would find no idle
+		 * worker: then it waits for the one we fork */
+		int want = idle_workers() == 0 && nworkers < limit;
+		struct pollfd pfd[2] = { { .fd = sp[0], .events = POLLIN }, { .fd = LISTEN_FD, .events = POLLIN } };
+		if (ppoll(pfd, want ? 2 : 1, NULL, &orig) <= 0) continue; /* a signal */
+		if (!want || !(pfd[1].revents & POLLIN)) continue;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(sp[0]);
+			status_fd = sp[1];
+			worker(argv, session, &orig);
+		}
+		if (pid < 0) {
+			log_sys("cannot fork a worker");
+			sleep(1);
+			continue;
+		}
+		workers[nworkers++] = (struct worker){ pid, 1 };
+	}
+}
