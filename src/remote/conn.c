@@ -125,9 +125,12 @@ static int try_host(struct conn *c, struct batch *b, const char *host, int singl
 	}
 	for (size_t i = 0; i < na; i++)
 		if (myself_is(&addrs[i], port)) return 1;
-	for (size_t i = 0; i < na; i++) {
+	/* retry: the same address once more, without the MTA-STS check (mode testing) */
+	int sts = c->sts, retry = 0;
+	for (size_t i = 0; i < na; i += !retry) {
 		char ip[64];
-		int err = 0;
+		int err = 0, without_sts = retry;
+		retry = 0;
 		dns_addr_str(&addrs[i], ip, sizeof ip);
 		textf(b->relay, sizeof b->relay, "%s[%s]:%u", host, ip, port);
 		int fd = connect_to(&addrs[i], port, (int)timeout_of("smtp_connect_timeout"), &err);
@@ -148,6 +151,8 @@ static int try_host(struct conn *c, struct batch *b, const char *host, int singl
 		c->uses = 0;
 		c->broken = 0;
 		c->tls = 0;
+		c->sts = without_sts ? STS_NONE : sts;
+		c->sts_retry = 0;
 		memset(&c->caps, 0, sizeof c->caps);
 		if (session_start(c, &b->route, &f) == 0) {
 			snprintf(c->key, sizeof c->key, "%s", b->route.dest);
@@ -155,7 +160,8 @@ static int try_host(struct conn *c, struct batch *b, const char *host, int singl
 			return 0;
 		}
 		log_msg("%s: %s", b->qid, f.text);
-		keep(best, &f);
+		retry = c->sts_retry;
+		if (!retry) keep(best, &f);
 		conn_close(c, !c->broken);
 	}
 	return -1;

@@ -74,6 +74,7 @@ struct conn {
 	unsigned uses;            /* transactions done on it */
 	int broken;               /* do not reuse */
 	int sts;                  /* MTA-STS mode it was opened under (STS_ENFORCE: verified TLS) */
+	int sts_retry;            /* mode testing: the certificate failed; connect again without the policy */
 };
 
 /* why a server or the destination could not be used */

@@ -16,9 +16,12 @@
 
 int tls_client_start(struct conn *c, struct fail *f)
 {
-	/* an enforced MTA-STS policy asks for a valid certificate naming the MX host */
-	const char *level = c->sts == STS_ENFORCE ? "verify" : control_get("smtp_tls_security_level");
-	int required = strcasecmp(level, "encrypt") == 0 || tls_level_verifies(level);
+	/* MTA-STS asks for a valid certificate naming the MX host: required in
+	 * mode enforce; in mode testing checked, and a failure only logged */
+	const char *conf = control_get("smtp_tls_security_level");
+	int required = c->sts == STS_ENFORCE || strcasecmp(conf, "encrypt") == 0 || tls_level_verifies(conf);
+	const char *level = c->sts == STS_ENFORCE || (c->sts == STS_TESTING && *conf && strcasecmp(conf, "none") != 0)
+	                    ? "verify" : conf;
 	if (!*level || strcasecmp(level, "none") == 0 || c->tls) return 0;
 	if (!c->caps.starttls) {
 		if (c->sts == STS_TESTING)
@@ -52,6 +55,11 @@ int tls_client_start(struct conn *c, struct fail *f)
 	if (tls_start_client(c->fd, c->host, level, &rfd, &wfd, &pid, info, sizeof info) < 0) {
 		fail_set(f, 0, "4.7.5", "TLS handshake with %s[%s] failed: %s", c->host, c->ip, info);
 		c->broken = 1;
+		if (c->sts == STS_TESTING && !tls_level_verifies(conf)) {
+			log_msg("MTA-STS policy (mode testing): TLS with %s[%s] does not meet the policy: %s; "
+			        "connecting again without it", c->host, c->ip, info);
+			c->sts_retry = 1;
+		}
 		return -1;
 	}
 	/* non-blocking, so the io.c timeouts bound every read and write */

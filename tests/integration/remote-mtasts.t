@@ -73,7 +73,7 @@ def make_cert(name, ca, names):
 
 make_ca("ca")
 make_ca("otherca")
-domains = ("enf", "bad", "tst", "notls", "wrongca")
+domains = ("enf", "bad", "tst", "notls", "tst2", "badcert")
 make_cert("server", "ca", ["mx.enf.test", "mx.bad.test", "mx.tst.test"] + ["mta-sts.%s.test" % x for x in domains])
 make_cert("rogue", "otherca", ["mta-sts.rogue.test"])
 for f in os.listdir(d):
@@ -87,6 +87,8 @@ policies = {
     "mta-sts.tst.test": POLICY % ("testing", "mx.elsewhere.test"),
     "mta-sts.notls.test": POLICY % ("enforce", "mx.notls.test"),
     "mta-sts.rogue.test": POLICY % ("enforce", "nowhere.test"),
+    "mta-sts.tst2.test": POLICY % ("testing", "mx.tst2.test"),
+    "mta-sts.badcert.test": POLICY % ("enforce", "mx.badcert.test"),
 }
 hits = {}
 hits_lock = threading.Lock()
@@ -141,6 +143,14 @@ host-record=mx.tst.test,127.0.0.3
 host-record=mx.notls.test,127.0.0.4
 host-record=mx.rogue.test,127.0.0.3
 host-record=mx.nosts.test,127.0.0.3
+host-record=mx.tst2.test,127.0.0.3
+host-record=mx.badcert.test,127.0.0.3
+mx-host=tst2.test,mx.tst2.test,10
+mx-host=badcert.test,mx.badcert.test,10
+host-record=mta-sts.tst2.test,127.0.0.10
+host-record=mta-sts.badcert.test,127.0.0.10
+txt-record=_mta-sts.tst2.test,"v=STSv1; id=1"
+txt-record=_mta-sts.badcert.test,"v=STSv1; id=1"
 mx-host=enf.test,mx.enf.test,10
 mx-host=bad.test,mx.bad.test,10
 mx-host=tst.test,mx.tst.test,10
@@ -234,6 +244,18 @@ qid, jobs, r = a.deliver(R, ["x@tst.test"])
 t.ok(res(r, jobs)[0] == "K" and "x@tst.test" in sink_other.rcpts(), "testing + unlisted MX: delivered", r)
 t.ok("MTA-STS policy of tst.test (mode testing, id 1): MX host mx.tst.test is not in the policy's mx list; "
      "delivering anyway" in R.maillog(), "and logged", R.maillog()[-1500:])
+
+# the MX's certificate does not name it: enforce defers, testing delivers and logs
+qid, jobs, r = a.deliver(R, ["x@badcert.test"])
+c = res(r, jobs)
+t.ok(c[0] == "Z" and c[1].startswith("4.7.") and "MTA-STS policy of badcert.test (mode enforce, id 1): TLS handshake"
+     in c[2], "enforce + certificate not naming the MX: deferred", r)
+t.ok("x@badcert.test" not in sink_other.rcpts(), "nothing sent")
+qid, jobs, r = a.deliver(R, ["x@tst2.test"])
+t.ok(res(r, jobs)[0] == "K" and "x@tst2.test" in sink_other.rcpts(), "testing + certificate not naming the MX: delivered",
+     r)
+t.ok("MTA-STS policy (mode testing): TLS with mx.tst2.test[127.0.0.3] does not meet the policy" in R.maillog(),
+     "and the certificate problem logged", R.maillog()[-1500:])
 
 # a policy host whose certificate does not chain to our CA is not believed
 qid, jobs, r = a.deliver(R, ["x@rogue.test"])
