@@ -101,10 +101,10 @@ void cmd_bdat(struct session *s, char *arg, size_t len)
 		}
 	}
 	if (why) {
-		/* the chunk is not part of any message; a failed one ends the transaction */
+		/* the chunk is read and dropped; when that leaves a hole in the
+		 * message, the transaction has failed (RFC 3030 2) */
 		read_chunk(s, size, 0);
 		reply_err(s, "%s", why);
-		/* a chunk missing from the message: the transaction has failed (RFC 3030 2) */
 		if (r == -2 || why[0] == '4') transaction_reset(s);
 		return;
 	}
