@@ -162,10 +162,14 @@ __attribute__((noreturn)) static void worker(char **argv, void (*session)(void),
 	int idle_ms = idle_s > 0 && idle_s < 86400 ? (int)idle_s * 1000 : 100000;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = LISTEN_FD, .events = POLLIN };
-		int r = poll(&pfd, 1, idle_ms);
+		/* the status pipe's write end reports POLLERR once the pool, its
+		 * only reader, is gone: then no one supervises us, so we leave */
+		struct pollfd pfd[2] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = status_fd, .events = 0 } };
+		int r = poll(pfd, 2, idle_ms);
 		if (r == 0) _exit(0); /* idle too long: the pool makes another when needed */
 		if (r < 0) continue;
+		if (pfd[1].revents & (POLLERR | POLLHUP)) _exit(0);
+		if (!(pfd[0].revents & POLLIN)) continue;
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
 		int conn = accept4(LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);

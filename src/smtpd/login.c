@@ -43,6 +43,7 @@ static void failed(struct session *s, const char *text)
 
 void cmd_auth(struct session *s, char *arg, size_t len)
 {
+	s->auth_seen = 1;
 	if (!auth_offered(s)) {
 		reply_err(s, s->login ? "503 5.5.1 Error: already authenticated" : "503 5.5.1 Error: authentication not enabled");
 		return;

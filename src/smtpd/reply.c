@@ -120,7 +120,7 @@ void session_end(struct session *s, int code)
 	/* Postfix reuses smtpd processes for every client; we reuse one only
 	 * after a plain port-25 session, so no password and no TLS state is
 	 * ever in a process that serves the next client */
-	serve_session_end(code, s->role == ROLE_SMTPD && !s->tls && !s->login && !s->auth_failures);
+	serve_session_end(code, s->role == ROLE_SMTPD && !s->tls && !s->auth_seen);
 }
 
 void io_failed(struct session *s, int status)

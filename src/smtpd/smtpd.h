@@ -34,6 +34,7 @@ struct session {
 	char *login;          /* SASL login once authenticated */
 	char sasl_method[8];
 	unsigned auth_failures;
+	int auth_seen;        /* an AUTH command came: credentials passed through memory */
 	int tls;
 	char tls_info[160];
 

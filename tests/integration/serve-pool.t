@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""The worker pool of serve.h, as yubin-run runs it (the listening socket on
+fd 3, LISTEN_FDS=1): a yubin-smtpd worker serves plain port-25 sessions back
+to back, with no fd or memory growth; a session with TLS or AUTH ends its
+worker; a change in control/ applies at the very next connection; max_use
+retires a worker; kill -9 of a worker or of the pool loses no later
+connection; the same mode under systemd-socket-activate without --inetd
+(a .socket unit with Accept=no)."""
+import os, shutil, signal, smtplib, socket, ssl, subprocess, sys, time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+from yubintest import Tap, Instance, BIN, wait_for, wait_messages
+
+t = Tap()
+
+
+def children(pid):
+    """pids whose parent is pid"""
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(p))
+    return out
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def pool_of(y):
+    found = [p for p in children(y.proc.pid) if comm(p) == "yubin-smtpd"]
+    return found[0] if found else None
+
+
+def busy_worker(y, s):
+    """the worker serving smtplib connection s: the pool child holding the
+    server end of s (found by socket inode in /proc/net/tcp)"""
+    port = s.sock.getsockname()[1]
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if int(parts[2].split(":")[1], 16) == port:
+                inode = parts[9]
+    if not inode:
+        return None
+    for w in children(pool_of(y)):
+        try:
+            for fd in os.listdir(f"/proc/{w}/fd"):
+                if os.readlink(f"/proc/{w}/fd/{fd}") == f"socket:[{inode}]":
+                    return w
+        except OSError:
+            continue
+    return None
+
+
+def session(y, body=b"Subject: pool\r\n\r\nhi\r\n", keep=None):
+    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
+    s.ehlo("pool.example.org")
+    w = busy_worker(y, s)
+    s.sendmail("a@example.org", ["demo@example.test"], body)
+    if keep is not None:
+        keep.append(s)
+    else:
+        s.quit()
+    return w
+
+
+def fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+with Instance() as y:
+    box = y.maildir("demo@example.test")
+    pool = pool_of(y)
+    t.ok(pool is not None, "yubin-run runs one yubin-smtpd pool on the smtp socket")
+
+    first = session(y)
+    t.ok(first is not None and first != pool, "a forked worker serves the session")
+    t.ok(wait_for(lambda: os.path.exists(f"/proc/{first}") and comm(first) == "yubin-smtpd", 10),
+         "the worker is still there after QUIT")
+    # the first sessions open the table files the worker keeps (table.c's cache)
+    workers = [session(y) for _ in range(5)]
+    fd_after, rss_after = fds(first), rss_kb(first)
+    workers += [session(y) for _ in range(35)]
+    t.ok(all(w == first for w in workers), "40 sequential plain sessions reuse the same worker",
+         f"first {first}, then {sorted(set(workers))}")
+    t.eq(fds(first), fd_after, "no file descriptor grows across sessions")
+    t.ok(rss_kb(first) <= rss_after + 256, "RSS does not grow across sessions",
+         f"{rss_after} KiB -> {rss_kb(first)} KiB")
+    t.ok(wait_messages(box, 41, 60), "all 41 messages delivered")
+
+    # STARTTLS: the worker ends with its session
+    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
+    s.ehlo("pool.example.org")
+    w = busy_worker(y, s)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.ehlo("pool.example.org")
+    s.sendmail("a@example.org", ["demo@example.test"], b"Subject: pool tls\r\n\r\nhi\r\n")
+    s.quit()
+    t.ok(w is not None and wait_for(lambda: not os.path.exists(f"/proc/{w}") or comm(w) != "yubin-smtpd", 20),
+         "after a TLS session its worker exits (no TLS state outlives it)")
+
+    # AUTH (even one refused before it is looked at): the worker ends too,
+    # since the credentials passed through its memory
+    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
+    s.ehlo("pool.example.org")
+    w = busy_worker(y, s)
+    s.docmd("AUTH", "PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AHdyb25n")
+    s.quit()
+    t.ok(w is not None and wait_for(lambda: not os.path.exists(f"/proc/{w}") or comm(w) != "yubin-smtpd", 20),
+         "after an AUTH attempt its worker exits (no password outlives it)")
+
+    # a changed setting applies at the next connection, even in an idle worker
+    session(y)
+    y.control("smtpd_banner", "changed.example ESMTP pool")
+    for i in range(3):
+        s = smtplib.SMTP(timeout=60)
+        banner = s.connect("127.0.0.1", y.port("smtp"))[1]
+        s.quit()
+        t.ok(b"changed.example" in banner, f"connection {i + 1} after the change sees the new banner", banner)
+
+    # max_use retires a worker
+    y.control("max_use", "3")
+    session(y)  # this client meets the change: its worker execs itself
+    ws = [session(y) for _ in range(7)]
+    t.ok(len(set(ws)) >= 3 and all(ws.count(w) <= 3 for w in set(ws)), "max_use = 3: no worker serves more than 3",
+         ws)
+
+    # kill -9 of a worker mid-session, then of the pool
+    held = []
+    w = session(y, keep=held)
+    os.kill(w, signal.SIGKILL)
+    t.ok(session(y) is not None, "kill -9 of a busy worker: the next connection is served")
+    for s in held:
+        try:
+            s.close()
+        except Exception:
+            pass
+    os.kill(pool, signal.SIGKILL)
+    t.ok(wait_for(lambda: pool_of(y) not in (None, pool), 20), "kill -9 of the pool: yubin-run starts a new one")
+    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
+    t.eq(s.noop()[0], 250, "and it serves the next connection")
+    s.quit()
+    total = 41 + 1 + 1 + 1 + 7 + 1 + 1
+    t.ok(wait_messages(box, total, 60), f"every accepted message delivered ({total})")
+
+    # a .socket unit with Accept=no: systemd-socket-activate without --inetd
+    activate = shutil.which("systemd-socket-activate")
+    if not activate:
+        t.skip("LISTEN_FDS mode under systemd-socket-activate", "systemd-socket-activate is not installed")
+    else:
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TCP")}
+        proc = subprocess.Popen([activate, "-l", f"127.0.0.1:{port}", "-E", f"YUBIN_ROOT={y.root}",
+                                 os.path.join(BIN, "yubin-smtpd")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            deadline = time.time() + 30
+            s = None
+            while s is None:
+                try:
+                    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            s.sendmail("a@example.org", ["demo@example.test"], b"Subject: accept-no\r\n\r\nhi\r\n")
+            s.quit()
+            s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+            t.eq(s.noop()[0], 250, "Accept=no mode: a second connection is served by the same service")
+            s.quit()
+            t.ok(wait_messages(box, total + 1, 60), "Accept=no mode: the message is delivered")
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+
+    y.stop()
+    left = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                env = open(f"/proc/{p}/environ", "rb").read()
+            except OSError:
+                continue
+            if f"YUBIN_ROOT={y.root}".encode() in env and comm(int(p)).startswith("yubin-"):
+                left.append((p, comm(int(p))))
+    t.ok(not left, "after yubin-run stops, no yubin process of the instance is left", left)
+
+t.done()
