@@ -69,6 +69,14 @@ int authcheck_begin(struct session *s, struct authcheck *a)
 	a->nl = 1;
 	a->reply[0] = 0;
 	authres_begin(&a->ar, checks, &s->addr, s->helo, s->sender.len ? s->sender.s : "");
+	if (!a->ar.do_spf && !a->ar.do_dkim) {
+		static int warned;
+		if (!warned++)
+			log_msg("warning: control/smtpd_authentication_checks: no check named in \"%s\"; "
+			        "use spf, dkim or dmarc", checks);
+		authcheck_free(a);
+		return 0;
+	}
 	return 1;
 }
 
@@ -289,7 +297,7 @@ int authcheck_end(struct session *s, struct authcheck *a, const char *qid)
 	if (a->hstate != H_BODY) header_end(a);
 	const char *me = control_get("myhostname");
 	struct buf field = BUF_INIT;
-	if (authres_end(&a->ar, me, &field) < 0 || !field.len) die_nomem();
+	if (authres_end(&a->ar, me, &field) < 0) die_nomem();
 	enum action act = decide(a);
 	log_results(qid, &field, act);
 	int r = 0;

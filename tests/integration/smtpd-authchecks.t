@@ -10,9 +10,10 @@ pass/fail/softfail/none, dkim=pass and a tampered body's dkim=fail,
 DMARC pass and fail in advice mode (delivered, the header says so) and
 enforced (550 p=reject, queue/hold for p=quarantine), DNS failures are
 temperror and never a permanent refusal, a forged Authentication-Results
-with our authserv-id is removed, mynetworks and an empty setting are not
-checked, one log line per message."""
-import base64, email, os, re, shutil, smtplib, socket, subprocess, sys, tempfile
+with our authserv-id is removed, BDAT chunks get the same checks,
+mynetworks, logged-in clients and an empty setting are not checked, one
+log line per message."""
+import base64, email, os, re, shutil, smtplib, socket, ssl, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, maildir_messages, wait_for
 
@@ -126,8 +127,8 @@ y.control("mynetworks", "127.0.0.1/32")
 box = y.maildir("demo@example.test")
 
 
-def send(ip, sender, msg, helo="client.test"):
-    """(code, text) of the reply to the end of DATA"""
+def send(ip, sender, msg, helo="client.test", bdat=False):
+    """(code, text) of the reply to the end of DATA (or of BDAT LAST)"""
     c = smtplib.SMTP("127.0.0.1", y.port("smtp"), local_hostname=helo, source_address=(ip, 0), timeout=60)
     try:
         c.ehlo()
@@ -137,6 +138,16 @@ def send(ip, sender, msg, helo="client.test"):
         code, text = c.rcpt("demo@example.test")
         if code != 250:
             return code, text
+        if bdat:
+            half = len(msg) // 2
+            c.putcmd("BDAT %d" % half)
+            c.send(msg[:half])
+            code, text = c.getreply()
+            if code != 250:
+                return code, text
+            c.putcmd("BDAT %d LAST" % (len(msg) - half))
+            c.send(msg[half:])
+            return c.getreply()
         return c.data(msg)
     except smtplib.SMTPResponseException as e:
         return e.smtp_code, e.smtp_error
@@ -232,6 +243,20 @@ t.ok(code == 250 and "spf=temperror" in r and "dmarc=temperror" in r,
 code, _ = send("127.0.0.1", "bob@a.test", message("bob@a.test", "mynetworks"))
 m = delivered("mynetworks")
 t.ok(code == 250 and m is not None and ar(m) == "", "mynetworks clients are not checked", ar(m))
+
+code, _ = send("127.0.0.3", "alice@a.test", sign(message("alice@a.test", "bdat")), bdat=True)
+r = ar(delivered("bdat"))
+t.ok(code == 250 and "spf=fail" in r and "dkim=pass" in r and "dmarc=pass" in r,
+     "BDAT: the chunks reach the same checks", (code, r))
+
+c = smtplib.SMTP("127.0.0.1", y.port("submission"), local_hostname="client.test", source_address=("127.0.0.3", 0),
+                 timeout=60)
+c.starttls(context=ssl._create_unverified_context())
+c.login("demo@example.test", "demo")
+c.sendmail("demo@example.test", ["demo@example.test"], message("demo@example.test", "submitted"))
+c.quit()
+m = delivered("submitted")
+t.ok(m is not None and ar(m) == "", "logged-in clients (submission) are not checked", ar(m))
 
 # ---- enforced ----
 y.control("smtpd_dmarc_enforce", "yes")
