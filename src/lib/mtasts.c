@@ -92,6 +92,8 @@ static int pattern_copy(const char *v, size_t n, char *out)
 	return 0;
 }
 
+enum { SEEN_VERSION = 1, SEEN_MODE = 2, SEEN_AGE = 4 };   /* required fields found */
+
 static int field_is(const char *name, size_t nl, const char *want)
 {
 	return strlen(want) == nl && memcmp(name, want, nl) == 0;
@@ -101,7 +103,6 @@ static int field_is(const char *name, size_t nl, const char *want)
 static int policy_line(const char *s, size_t n, struct sts_policy *p, unsigned *seen, char *why, size_t wmax,
                        unsigned lineno)
 {
-	enum { SEEN_VERSION = 1, SEEN_MODE = 2, SEEN_AGE = 4 };
 	size_t i = 0;
 	if (n == 0 || !is_alpha((unsigned char)s[0])) return fail(why, wmax, "line %u: no field name", lineno);
 	while (i < n && (is_alnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.')) i++;
@@ -165,9 +166,9 @@ int sts_policy_parse(const char *s, size_t n, struct sts_policy *p, char *why, s
 		if (len && policy_line(s + i, len, p, &seen, why, wmax, lineno) < 0) return -1;
 		i = nl ? end + 1 : n;
 	}
-	if (!(seen & 1)) return fail(why, wmax, "no version field");
-	if (!(seen & 2)) return fail(why, wmax, "no mode field");
-	if (!(seen & 4)) return fail(why, wmax, "no max_age field");
+	if (!(seen & SEEN_VERSION)) return fail(why, wmax, "no version field");
+	if (!(seen & SEEN_MODE)) return fail(why, wmax, "no mode field");
+	if (!(seen & SEEN_AGE)) return fail(why, wmax, "no max_age field");
 	if (p->mode != STS_NONE && p->nmx == 0) return fail(why, wmax, "no mx field");
 	return 0;
 }
@@ -308,7 +309,7 @@ static int unchunk(const char *s, size_t len, int eof, size_t i, char *body, siz
 			return STS_HTTP_MORE;
 		}
 		size_t k = 0, size = 0;
-		while (k < (size_t)l && k < 9 && strchr("0123456789abcdefABCDEF", s[i + k]) && s[i + k]) {
+		while (k < (size_t)l && k < 9 && s[i + k] && strchr("0123456789abcdefABCDEF", s[i + k])) {
 			char c = lower(s[i + k]);
 			size = size * 16 + (size_t)(is_digit((unsigned char)c) ? c - '0' : c - 'a' + 10);
 			k++;

@@ -141,7 +141,7 @@ static int http_exchange(int rfd, int wfd, const char *host, time_t deadline, si
 /* GET the policy file; 0 with body and *blen, -1 with why */
 static int fetch(const char *domain, size_t *blen, char *why, size_t wmax)
 {
-	char host[DNS_NAME_MAX + 16], ip[64], info[128];
+	char host[DNS_NAME_MAX + 16], ip[64] = "", info[128];
 	struct dns_addr addrs[8];
 	size_t na = 0;
 	time_t deadline = time(NULL) + STS_FETCH_TIMEOUT;
@@ -194,15 +194,13 @@ static int fetch(const char *domain, size_t *blen, char *why, size_t wmax)
 
 /* the id of the one v=STSv1 record: 0; -1 none usable (RFC 8461 3.1:
  * several records or a malformed one mean no policy) */
-static int txt_id(const char *domain, char *id, size_t idmax, int *temp)
+static int txt_id(const char *domain, char *id, size_t idmax)
 {
 	static struct dns_answer a;
 	char name[DNS_NAME_MAX + 16], one[STS_ID_MAX];
 	int found = 0;
 	snprintf(name, sizeof name, "_mta-sts.%s", domain);
-	int st = dns_txt(name, &a);
-	*temp = st == DNS_TEMP || st == DNS_BAD;
-	if (st != DNS_OK) return -1;
+	if (dns_txt(name, &a) != DNS_OK) return -1;
 	for (size_t i = 0; i < a.n; i++) {
 		if (a.rr[i].type != DNS_T_TXT) continue;
 		int r = sts_txt_parse(a.txt + a.rr[i].txt_off, a.rr[i].txt_len, one, sizeof one);
@@ -229,7 +227,7 @@ const struct sts_policy *mtasts_policy(const char *nexthop, char *id, size_t idm
 {
 	char domain[DNS_NAME_MAX], path[4096], txtid[STS_ID_MAX], why[300];
 	time_t fetched = 0, now = time(NULL);
-	int temp = 0, have = 0;
+	int have = 0;
 	id[0] = 0;
 	if (!control_bool("smtp_mta_sts") || domain_name(nexthop, domain, sizeof domain) < 0) return NULL;
 	if (cache_path(path, sizeof path, domain, "") == 0) {
@@ -238,8 +236,9 @@ const struct sts_policy *mtasts_policy(const char *nexthop, char *id, size_t idm
 		       now >= fetched && now - fetched < cached.max_age;
 	}
 	const struct sts_policy *use = have && cached.mode != STS_NONE ? &cached : NULL;
-	/* no TXT record (any more): a cached policy still holds until it expires (RFC 8461 5.1) */
-	if (txt_id(domain, txtid, sizeof txtid, &temp) < 0) return use;
+	/* no TXT record (any more, or DNS fails): a cached policy still holds
+	 * until it expires (RFC 8461 5.1) */
+	if (txt_id(domain, txtid, sizeof txtid) < 0) return use;
 	if ((have && strcmp(txtid, id) == 0) || recently_failed(domain, txtid)) return use;
 	size_t blen = 0;
 	if (fetch(domain, &blen, why, sizeof why) == 0 && sts_policy_parse(body, blen, &fresh, why, sizeof why) == 0) {
