@@ -31,12 +31,12 @@ static void name_ok(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int types[] = { DNS_T_MX, DNS_T_A, DNS_T_AAAA, DNS_T_TXT, DNS_T_CNAME };
+	static const int types[] = { DNS_T_MX, DNS_T_A, DNS_T_AAAA, DNS_T_TXT, DNS_T_CNAME, DNS_T_PTR };
 	struct fin f = { data, size };
 	unsigned sel = fin_byte(&f);
 	unsigned char *pkt = (unsigned char *)fuzz_dup(f.p, f.n, 0);
 	static struct dns_answer a;
-	int r = dns_parse(pkt, f.n, "example.test", types[sel % 5], &a);
+	int r = dns_parse(pkt, f.n, "example.test", types[sel % 6], &a);
 	FUZZ_ASSERT(r >= DNS_BAD && r <= DNS_NXDOMAIN && r != DNS_NULLMX);
 	if (r == DNS_OK) {
 		FUZZ_ASSERT(a.n <= DNS_RR_MAX);
