@@ -5,7 +5,8 @@
 # Starts a throw-away yubin instance (bin/yubin-run) on a free base port,
 # adds bench@example.test (password "bench"), logs in once so that
 # yubin-checkpassword creates the Maildir, then runs the shared driver
-# ../shared/bench/pop3-fetch.sh (cold and warm sessions, REPS medians).
+# ../shared/bench/pop3-fetch.sh (a cold and a warm session) REPS times,
+# yubin and Dovecot in turn, and prints medians (lib/summarize.py).
 # Env: REPS, QUIET_IDLE... are passed through; SHARED (default ../shared
 # next to the checkout); KEEP=1 keeps the instance root; HASH=yescrypt
 # stores bench@'s password as yubin-user does (see below).
@@ -58,16 +59,30 @@ PY
 maildir=$root/mail/example.test/bench
 
 echo "# yubin: pop3 127.0.0.1:$pop3 maildir $maildir" >&2
-TARGET_PIDS=$run_pid "$shared/bench/pop3-fetch.sh" "127.0.0.1:$pop3" "$maildir" \
-	bench@example.test bench "$count" "$size" | sed 's/^RESULT name=/RESULT name=yubin_/'
-
 ref_port=${REF_POP3_PORT:-20110}
+ref_up=0
 if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' "$ref_port" 2>/dev/null; then
+	ref_up=1
 	echo "# reference (Dovecot): pop3 127.0.0.1:$ref_port" >&2
-	pidfile=/run/refdovecot/master.pid
-	TARGET_PIDFILES=$pidfile "$shared/bench/pop3-fetch.sh" "127.0.0.1:$ref_port" \
-		"${REF_MAILBASE:-/var/tmp/refmail}/example.test/bench" bench@example.test bench \
-		"$count" "$size" | sed 's/^RESULT name=/RESULT name=dovecot_/'
 else
 	echo "# reference not up (run $shared/bench/reference-up.sh as root to compare)" >&2
 fi
+
+# The machine is shared and its load moves by the minute: the two servers
+# take turns, one repetition each per round (REPS rounds), so both see the
+# same moments; the load average is printed with every round, and
+# summarize.py gives median/min/max per server and phase at the end.
+log=$tmp/rounds.log
+for round in $(seq "${REPS:-3}"); do
+	echo "# round $round load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "== yubin:" >> "$log"
+	REPS=1 TARGET_PIDS=$run_pid "$shared/bench/pop3-fetch.sh" "127.0.0.1:$pop3" "$maildir" \
+		bench@example.test bench "$count" "$size" | sed 's/^RESULT name=/RESULT name=yubin_/' | tee -a "$log"
+	[ "$ref_up" = 1 ] || continue
+	echo "== dovecot:" >> "$log"
+	REPS=1 TARGET_PIDFILES=/run/refdovecot/master.pid "$shared/bench/pop3-fetch.sh" "127.0.0.1:$ref_port" \
+		"${REF_MAILBASE:-/var/tmp/refmail}/example.test/bench" bench@example.test bench \
+		"$count" "$size" | sed 's/^RESULT name=/RESULT name=dovecot_/' | tee -a "$log"
+done
+echo "# done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$shared/bench/lib/summarize.py" "$log"
