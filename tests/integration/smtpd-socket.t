@@ -102,16 +102,26 @@ with Instance() as y:
 
     analyze = shutil.which("systemd-analyze")
     if analyze:
-        d = tempfile.mkdtemp()
-        for n in ("yubin-smtpd.socket", "yubin-smtpd@.service"):
-            shutil.copy(os.path.join(TOP, "etc", "systemd", n), d)
-        shutil.copy(os.path.join(d, "yubin-smtpd@.service"), os.path.join(d, "yubin-smtpd@0.service"))
-        r = subprocess.run([analyze, "verify", os.path.join(d, "yubin-smtpd.socket"), os.path.join(d, "yubin-smtpd@0.service")],
-                           capture_output=True, text=True)
-        problems = [l for l in (r.stdout + r.stderr).splitlines() if l.strip() and "is not executable" not in l
+        def verify(units):
+            """problems systemd-analyze verify reports for etc/systemd/UNITS
+            (an @.service is checked as its instance @0)"""
+            d = tempfile.mkdtemp()
+            paths = []
+            for n in units:
+                shutil.copy(os.path.join(TOP, "etc", "systemd", n), d)
+                name = os.path.basename(n).replace("@.service", "@0.service")
+                if name != os.path.basename(n):
+                    shutil.copy(os.path.join(d, os.path.basename(n)), os.path.join(d, name))
+                paths.append(os.path.join(d, name))
+            r = subprocess.run([analyze, "verify"] + paths, capture_output=True, text=True)
+            shutil.rmtree(d)
+            return [l for l in (r.stdout + r.stderr).splitlines() if l.strip() and "is not executable" not in l
                     and "/var/yubin/bin" not in l]
-        t.eq(problems, [], "systemd-analyze verify: units are well-formed (the binary path aside)")
-        shutil.rmtree(d)
+        for sock in ("yubin-smtpd", "yubin-submission", "yubin-submissions"):
+            t.eq(verify([sock + ".socket", sock + "@.service"]), [],
+                 f"systemd-analyze verify {sock}.socket and @.service (the binary path aside)")
+        t.eq(verify(["accept-no/yubin-smtpd.socket", "accept-no/yubin-smtpd.service"]), [],
+             "systemd-analyze verify accept-no/yubin-smtpd.socket and .service")
     else:
         t.skip("systemd-analyze verify", "systemd-analyze is not installed")
 t.done()
