@@ -235,6 +235,14 @@ t.ok(code == 250 and len(ours) == 1 and "spf=pass" in ours[0] and "dkim=pass" in
 t.ok(any(f.startswith("other.example") for f in fields), "another authserv-id's field is kept", fields)
 t.ok("removed 2 Authentication-Results fields" in y.log(), "the removal is logged")
 
+code, _ = send("127.0.0.2", "", message("mailer-daemon@a.test", "null sender"), helo="a.test")
+r = ar(delivered("null sender"))
+t.ok(code == 250 and "spf=pass" in r and "smtp.helo=a.test" in r, "null sender: SPF of the HELO name", r)
+
+code, _ = send("127.0.0.2", "alice@a.test", message("alice@a.test", "all header", body="")[:-2])
+r = ar(delivered("all header"))
+t.ok(code == 250 and "spf=pass" in r and "dmarc=pass" in r, "a message that is all header", r)
+
 code, _ = send("127.0.0.3", "x@broken.test", message("x@broken.test", "temperror"))
 r = ar(delivered("temperror"))
 t.ok(code == 250 and "spf=temperror" in r and "dmarc=temperror" in r,
