@@ -13,7 +13,7 @@ temperror and never a permanent refusal, a forged Authentication-Results
 with our authserv-id is removed, BDAT chunks get the same checks,
 mynetworks, logged-in clients and an empty setting are not checked, one
 log line per message."""
-import base64, email, os, re, shutil, smtplib, socket, ssl, subprocess, sys, tempfile
+import atexit, base64, email, os, re, shutil, signal, smtplib, socket, ssl, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, maildir_messages, wait_for
 
@@ -81,6 +81,24 @@ server=/broken.test/127.0.0.9
 server=/gone._domainkey.a.test/127.0.0.9
 """)
 dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
+running = []  # the instance, once started
+
+
+def cleanup():
+    """stop what we started, also when the test dies midway"""
+    for y in running:
+        y.stop()
+        if os.environ.get("KEEP_TEST_ROOT"):
+            print(f"# kept {y.tmp}", flush=True)
+        else:
+            shutil.rmtree(y.tmp, ignore_errors=True)
+    dns.terminate()
+    dns.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
 def dns_up():
@@ -122,6 +140,7 @@ def sign(msg, domain="a.test", selector="sel"):
 
 
 y = Instance()
+running.append(y)
 y.control("myhostname", "mx.yubin.test")
 y.control("mynetworks", "127.0.0.1/32")
 box = y.maildir("demo@example.test")
@@ -290,12 +309,4 @@ code, _ = send("127.0.0.3", "erin@q.test", message("erin@q.test", "quarantined")
 t.ok(code == 250 and len(os.listdir(hold)) == before + 1, "enforced: p=quarantine goes to queue/hold", code)
 t.ok(re.search(r"hold: END-OF-MESSAGE from \S+: DMARC policy quarantine of q.test", y.log()), "and says why")
 
-y.stop()
-if os.environ.get("KEEP_TEST_ROOT"):
-    t.diag(f"kept {y.tmp}")
-else:
-    shutil.rmtree(y.tmp, ignore_errors=True)
-dns.terminate()
-dns.wait()
-shutil.rmtree(tmp, ignore_errors=True)
 t.done()
