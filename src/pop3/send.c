@@ -63,10 +63,10 @@ static int convert(struct conv *c, struct buf *dst, const char *p, size_t n)
 	return stop;
 }
 
-static void finish(struct conv *c, struct buf *dst)
+static int finish(struct conv *c, struct buf *dst)
 {
-	if (!c->bol) (void)buf_add(dst, "\r\n", 2);
-	(void)buf_add(dst, ".\r\n", 3);
+	if (!c->bol && buf_add(dst, "\r\n", 2) < 0) return -1;
+	return buf_add(dst, ".\r\n", 3);
 }
 
 /* The whole message of fd into dst (the reply buffer when flush is set:
@@ -94,8 +94,7 @@ static int convert_fd(struct session *s, int fd, struct buf *dst, long long maxb
 		if (expect && (size_t)n < sizeof chunk && sent + (c.bol ? 0 : 2) == expect) break;
 		if (flush && dst->len >= POP3_OUT_FLUSH) reply_write(s);
 	}
-	finish(&c, dst);
-	return 0;
+	return finish(&c, dst) < 0 ? -2 : 0;
 }
 
 void send_message(struct session *s, size_t i, long long maxbody)
