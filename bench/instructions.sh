@@ -19,13 +19,20 @@
 # processes cancel out, a process started per connection counts in full.
 # (Zeroing with callgrind_control does not reach Postfix's daemons, which
 # give up root after exec.)
+# Then POP3 RETR the same way (yubin-pop3 vs a private Dovecot instance
+# serving a copy of the same Maildir): each run has a warm-up session
+# (login, QUIT) and a measured one (login, RETR 1..N or nothing, QUIT).
 # Rows: RESULT name=yubin_instr_smtp_CASE / postfix_instr_smtp_CASE with
 # instr_per_msg and the share of each role (accept, enqueue, qmgr,
-# deliver, master, other); yubin_instr_empty_exec is /bin/true under
-# callgrind, for scale (exec + dynamic loading). The top functions of the
-# accepting process go to stderr (callgrind_annotate). Env: CASES (default
-# "session conn"), POSTFIX=0 skips Postfix, KEEP=1 keeps the temporary
-# directory, BIN=DIR takes the yubin programs from DIR instead of bin/.
+# deliver, master, other); yubin_instr_pop3_retr / dovecot_instr_pop3_retr
+# (mailbox = the process that RETRs; the long-lived daemons' timer ticks
+# are shown on stderr, not added in); yubin_instr_empty_exec is /bin/true
+# under callgrind, for scale (exec + dynamic loading). Only user-space
+# instructions count: kernel work (syscalls, sendfile) does not. The top
+# functions of the accepting process go to stderr (callgrind_annotate).
+# Env: CASES (default "session conn"; empty: none), POP3=0, POSTFIX=0,
+# DOVECOT=0 skip those, KEEP=1 keeps the temporary directory, BIN=DIR
+# takes the yubin programs from DIR instead of bin/.
 set -Eeuo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$top/bin}
@@ -72,7 +79,11 @@ if [ "$(id -u)" = 0 ]; then
 	as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 	user=nobody
 fi
-vg=(valgrind --tool=callgrind --trace-children=yes --vgdb=no)
+# A forked child starts with its parent's counts (callgrind copies them):
+# every process dumps, and so zeroes its counts, before it forks (files
+# cg.PID.N), so that a forked worker (serve.h's pools, Postfix's master)
+# counts only its own work. An exec starts afresh anyway.
+vg=(valgrind -q --tool=callgrind --trace-children=yes --vgdb=no --dump-before=_Fork)
 
 # Ir per program over the callgrind files of DIR, as "prog ir" lines in
 # DIR/progs; the accepting program's biggest file goes to DIR/accept.file
@@ -111,16 +122,24 @@ per_message() {
 	python3 - "$1" "$2" "$3" "$4" <<'PY'
 import sys
 a, b, n, label = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-roles = {"yubin-smtpd": "accept", "smtpd": "accept", "yubin-queue": "enqueue", "cleanup": "enqueue",
-         "yubin-qmgr": "qmgr", "qmgr": "qmgr", "yubin-local": "deliver", "virtual": "deliver",
-         "local": "deliver", "yubin-run": "master", "master": "master"}
+if label.endswith("pop3"):
+    # the connection's processes; the long-lived ones only tick (timers,
+    # statistics), which is noise here: shown, not added in
+    roles = {"yubin-pop3": "mailbox", "pop3": "mailbox", "yubin-pop3d": "login",
+             "yubin-checkpassword": "login", "pop3-login": "login", "auth": "login"}
+    sums = {r: 0 for r in ("mailbox", "login")}
+else:
+    roles = {"yubin-smtpd": "accept", "smtpd": "accept", "yubin-queue": "enqueue", "cleanup": "enqueue",
+             "yubin-qmgr": "qmgr", "qmgr": "qmgr", "yubin-local": "deliver", "virtual": "deliver",
+             "local": "deliver", "yubin-run": "master", "master": "master"}
+    sums = {r: 0 for r in ("accept", "enqueue", "qmgr", "deliver", "master", "other")}
 def load(d):
     return {p: int(ir) for p, ir in (l.split() for l in open(d + "/progs"))}
 pa, pb = load(a), load(b)
-sums = {r: 0 for r in ("accept", "enqueue", "qmgr", "deliver", "master", "other")}
 for p in sorted(set(pa) | set(pb), key=lambda p: pa.get(p, 0) - pb.get(p, 0)):
     d = pb.get(p, 0) - pa.get(p, 0)
-    sums[roles.get(p, "other")] += d
+    if roles.get(p, "other") in sums:
+        sums[roles.get(p, "other")] += d
     print(f"instructions: {label}: {p}: {d / n:.0f} per message", file=sys.stderr)
 print(f"instr_per_msg={sum(sums.values()) / n:.0f} " +
       " ".join(f"{r}_instr_per_msg={v / n:.0f}" for r, v in sums.items()))
@@ -154,10 +173,28 @@ else:
 PY
 }
 
+# pop3 PORT USER PASS COUNT: log in, STAT, RETR 1..COUNT, QUIT
+pop3() {
+	python3 - "$@" <<'PY'
+import poplib, sys
+port, user, pw, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+p = poplib.POP3("127.0.0.1", port, timeout=600)
+p.user(user); p.pass_(pw)
+have = p.stat()[0]
+if have < n:
+    sys.exit(f"instructions: {have} messages in the POP3 mailbox, {n} wanted")
+for i in range(1, n + 1):
+    p.retr(i)
+p.quit()
+PY
+}
+
 free_base() { python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib"; }
 wait_port() {
 	for _ in $(seq 1200); do
-		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).recv(10)' "$1" 2>/dev/null && return 0
+		# connect only: refused until the port is open, then one probe,
+		# the same in both runs of a case
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5).close()' "$1" 2>/dev/null && return 0
 		sleep 0.2
 	done
 	say "nothing answers on 127.0.0.1:$1"; return 1
@@ -176,14 +213,16 @@ annotate() {
 	local f
 	f=$(cat "$1/accept.file")
 	[ -n "$f" ] || return 0
-	echo "# top functions (self Ir) of the accepting process, $2 ($f, $(awk '/^(summary|totals):/{print $2; exit}' "$1/$f") Ir in all):" >&2
-	callgrind_annotate "$1/$f" 2>/dev/null | sed -n '/file:function/,$p' | grep -v '^-' | sed -n '2,21p' |
+	# inclusive: callgrind_annotate gives all the self cost of a file
+	# written after a dump (a forked worker's) to __libc_start_main
+	echo "# top functions (inclusive Ir) of the accepting process, $2 ($f, $(awk '/^(summary|totals):/{print $2; exit}' "$1/$f") Ir in all):" >&2
+	callgrind_annotate --inclusive=yes "$1/$f" 2>/dev/null | sed -n '/file:function/,$p' | grep -v '^-' | sed -n '2,31p' |
 		sed -e 's/^/#   /' -e 's/ \[[^]]*\]$//' >&2 || true
 }
 
 # --------------------------------------------------------------- scale
 "${vg[@]}" --callgrind-out-file="$tmp/true.cg" /bin/true 2>/dev/null
-true_ir=$(awk '/^(summary|totals):/{print $2; exit}' "$tmp/true.cg")
+true_ir=$(cat "$tmp"/true.cg* | awk '/^totals:/{s += $2} END {print s}')
 echo "RESULT name=yubin_instr_empty_exec instr=$true_ir"
 
 # --------------------------------------------------------------- yubin
@@ -227,6 +266,27 @@ yubin_run() {
 	wait "$run" 2>/dev/null || true
 	wait_gone "$d"
 	sum_dir "$d" yubin-smtpd
+}
+
+# yubin_pop3_run COUNT DIR: a warm-up POP3 session (the first one moves
+# new/ to cur/), then one that RETRs COUNT messages
+yubin_pop3_run() {
+	local count=$1 d=$2 base
+	mkdir -p "$d"; chmod 1777 "$d"
+	base=$(free_base)
+	"${as_user[@]}" env YUBIN_ROOT="$yroot" "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
+		"$tmp/yubin/bin/yubin-run" --root "$yroot" --base-port "$base" > "$d/run.out" 2>&1 &
+	local run=$!
+	pids+=("$run")
+	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && break; sleep 0.1; done
+	grep -q 'yubin-run: ready' "$d/run.out" || { say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2; return 1; }
+	pop3 $((base + 110)) bench@example.test bench 0
+	pop3 $((base + 110)) bench@example.test bench "$count"
+	sleep 2
+	kill -TERM "$run"
+	wait "$run" 2>/dev/null || true
+	wait_gone "$d"
+	sum_dir "$d" yubin-pop3
 }
 
 # --------------------------------------------------------------- Postfix
@@ -288,11 +348,67 @@ postfix_run() {
 	sum_dir "$d" smtpd
 }
 
+# --------------------------------------------------------------- Dovecot
+# A private instance: the reference's dovecot.conf with its own base_dir,
+# log, port and Maildir (a copy of yubin's, so both serve the same
+# messages), no chroot for the login processes (callgrind writes its files
+# outside), master in the foreground under valgrind.
+dcf=$tmp/dovecot/dovecot.conf
+dovecot_setup() {
+	[ "${DOVECOT:-1}" = 1 ] || return 1
+	[ "$(id -u)" = 0 ] || { say "not root: no Dovecot figures"; return 1; }
+	[ -x /usr/sbin/dovecot ] && [ -s /etc/refmail/dovecot.conf ] || {
+		say "Dovecot reference not installed (run ../shared/bench/reference-up.sh): no Dovecot figures"; return 1; }
+	local dm=$tmp/dovecot/mail/example.test/bench
+	mkdir -p "$tmp/dovecot/run" "$dm"
+	cp -a "$ymail"/. "$dm"/
+	chown -R vmail:vmail "$tmp/dovecot/mail"
+	echo "bench@example.test:{PLAIN}bench:$(id -u vmail):$(id -g vmail)::$dm" > "$tmp/dovecot/users"
+	chown root:dovecot "$tmp/dovecot/users"; chmod 0640 "$tmp/dovecot/users"
+	sed -e "s|^base_dir = .*|base_dir = $tmp/dovecot/run|" \
+		-e "s|^instance_name = .*|instance_name = yubin-bench-instr|" \
+		-e "s|^log_path = .*|log_path = $tmp/dovecot/log|" \
+		-e "s|^info_log_path = .*|info_log_path = $tmp/dovecot/log|" \
+		-e "s|^mail_location = .*|mail_location = maildir:$tmp/dovecot/mail/%d/%n|" \
+		-e "s|/etc/refmail/users|$tmp/dovecot/users|" \
+		-e "/unix_listener \/var\/spool\/postfix/,/}/d" \
+		/etc/refmail/dovecot.conf > "$dcf"
+	printf 'service pop3-login {\n  chroot =\n}\nservice imap-login {\n  chroot =\n}\n' >> "$dcf"
+}
+dovecot_run() {
+	local count=$1 d=$2 port
+	mkdir -p "$d"; chmod 1777 "$d"
+	port=$(( $(free_base) + 110 ))
+	sed -i -e "/inet_listener pop3 {/,/}/s/port = .*/port = $port/" \
+		-e "/inet_listener imap {/,/}/s/port = .*/port = $((port + 33))/" "$dcf"
+	doveconf -c "$dcf" -n > /dev/null
+	# as for Postfix: files made as root, written at exit by dovenull/vmail
+	( set +e; while :; do
+		find "$d" -maxdepth 1 -user root -name 'cg.*' -exec chmod 666 {} + 2>/dev/null
+		sleep 0.1
+	done ) &
+	local chmoder=$!
+	pids+=("$chmoder")
+	setsid "${vg[@]}" --callgrind-out-file="$d/cg.%p" /usr/sbin/dovecot -F -c "$dcf" > "$d/dovecot.out" 2>&1 &
+	local master=$!
+	pids+=("$master")
+	wait_port "$port"
+	pop3 "$port" bench@example.test bench 0
+	pop3 "$port" bench@example.test bench "$count"
+	sleep 2
+	kill -TERM "$master"
+	wait "$master" 2>/dev/null || true
+	wait_gone "$d"
+	kill -TERM "$chmoder"
+	wait "$chmoder" 2>/dev/null || true
+	sum_dir "$d" pop3
+}
+
 # --------------------------------------------------------------- run
 yubin_setup
 pf=0
 postfix_setup && pf=1
-for c in ${CASES:-session conn}; do
+for c in ${CASES-session conn}; do
 	say "yubin, $c: warm-up only, then $n messages"
 	yubin_run "$c" 0 "$tmp/yubin/$c-a"
 	yubin_run "$c" "$n" "$tmp/yubin/$c-b"
@@ -305,4 +421,21 @@ for c in ${CASES:-session conn}; do
 	echo "RESULT name=postfix_instr_smtp_$c msgs=$n $(per_message "$tmp/postfix/$c-a" "$tmp/postfix/$c-b" "$n" "Postfix $c")"
 	annotate "$tmp/postfix/$c-b" "Postfix $c"
 done
+if [ "${POP3:-1}" = 1 ]; then
+	# the SMTP cases above filled bench@'s Maildir; top it up to N
+	have=$(count_new "$ymail")
+	[ "$have" -ge "$n" ] || yubin_run session $((n - have)) "$tmp/yubin/fill"
+	say "yubin POP3: warm-up session, then RETR of $n messages"
+	yubin_pop3_run 0 "$tmp/yubin/pop3-a"
+	yubin_pop3_run "$n" "$tmp/yubin/pop3-b"
+	echo "RESULT name=yubin_instr_pop3_retr msgs=$n $(per_message "$tmp/yubin/pop3-a" "$tmp/yubin/pop3-b" "$n" "yubin pop3")"
+	annotate "$tmp/yubin/pop3-b" "yubin pop3"
+	if dovecot_setup; then
+		say "Dovecot POP3: warm-up session, then RETR of $n messages"
+		dovecot_run 0 "$tmp/dovecot/pop3-a"
+		dovecot_run "$n" "$tmp/dovecot/pop3-b"
+		echo "RESULT name=dovecot_instr_pop3_retr msgs=$n $(per_message "$tmp/dovecot/pop3-a" "$tmp/dovecot/pop3-b" "$n" "Dovecot pop3")"
+		annotate "$tmp/dovecot/pop3-b" "Dovecot pop3"
+	fi
+fi
 exit 0
