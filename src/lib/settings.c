@@ -103,6 +103,8 @@ const struct setting settings[] = {
 	T("delay_warning_time", "0h", "send a delay warning after this long (0 = never)"),
 	I("local_destination_concurrency_limit", "2", "parallel local deliveries per recipient"),
 	I("default_destination_concurrency_limit", "20", "parallel deliveries per destination"),
+	I("virtual_destination_concurrency_limit", "$default_destination_concurrency_limit",
+	  "parallel deliveries into one virtual mailbox domain (Postfix's virtual(8) transport)"),
 	I("default_process_limit", "100",
 	  "parallel deliveries in all; and per listening service, the connections served at once"),
 	I("max_use", "100", "sessions one smtpd worker serves before it exits (plain, unauthenticated ones)"),

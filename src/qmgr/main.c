@@ -47,6 +47,7 @@ void conf_load(void)
 	conf.process_limit = at_least(control_int("default_process_limit"), 1);
 	conf.dest_limit = at_least(control_int("default_destination_concurrency_limit"), 1);
 	conf.local_dest_limit = at_least(control_int("local_destination_concurrency_limit"), 1);
+	conf.virtual_dest_limit = at_least(control_int("virtual_destination_concurrency_limit"), 1);
 
 	/* every active message holds its file open: stay inside the fd limit */
 	struct rlimit rl;

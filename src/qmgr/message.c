@@ -108,13 +108,20 @@ static void route_one(struct msg *m, size_t i)
 	route_resolve(addr, &r);
 	switch (r.kind) {
 	case ROUTE_LOCAL: {
-		/* local concurrency is per recipient, as Postfix's local(8) */
-		char key[QREC_MAX + 8];
-		size_t n = strlen(addr);
-		if (n >= sizeof key - 6) n = sizeof key - 7;
-		memcpy(key, "local:", 6);
-		for (size_t k = 0; k < n; k++) key[6 + k] = (char)tolower((unsigned char)addr[k]);
-		key[6 + n] = 0;
+		/* as Postfix: mail for a virtual mailbox domain goes at most
+		 * virtual_destination_concurrency_limit at a time per domain
+		 * (its virtual(8) transport), other local mail at most
+		 * local_destination_concurrency_limit per recipient (local(8)) */
+		char key[QREC_MAX + 10];
+		const char *at = strrchr(addr, '@');
+		int virtual = at && control_list_has("virtual_mailbox_domains", at + 1);
+		const char *what = virtual ? at + 1 : addr;
+		const char *prefix = virtual ? "virtual:" : "local:";
+		size_t p = strlen(prefix), n = strlen(what);
+		if (n >= sizeof key - p) n = sizeof key - p - 1;
+		memcpy(key, prefix, p);
+		for (size_t k = 0; k < n; k++) key[p + k] = (char)tolower((unsigned char)what[k]);
+		key[p + n] = 0;
 		sched_add(m, i, AGENT_LOCAL, key);
 		return;
 	}

@@ -55,7 +55,7 @@ long long now_ms(void);
 struct qmgr_conf {
 	long long queue_run_delay, min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime, delay_warning;
-	long long process_limit, dest_limit, local_dest_limit;
+	long long process_limit, dest_limit, local_dest_limit, virtual_dest_limit;
 	size_t active_limit;
 };
 extern struct qmgr_conf conf;

@@ -41,7 +41,8 @@ static size_t hash(const char *s, enum agent_kind kind)
 
 static long long dest_limit(const struct dest *d)
 {
-	return d->kind == AGENT_LOCAL ? conf.local_dest_limit : conf.dest_limit;
+	if (d->kind != AGENT_LOCAL) return conf.dest_limit;
+	return strncmp(d->key, "virtual:", 8) == 0 ? conf.virtual_dest_limit : conf.local_dest_limit;
 }
 
 static struct dest *dest_get(enum agent_kind kind, const char *key)
