@@ -6,7 +6,7 @@ and from the size cache; the message read ahead after each RETR
 messages big enough to be written out in parts or not read ahead; a CR
 and its LF on both sides of a 64 kB read; pipelined RETRs; and the idle
 timeout the kernel keeps on the socket."""
-import os, poplib, socket, sys, tempfile
+import os, poplib, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, BIN
 from pop3util import SockPOP3, spawn, wire, crlf, pop3_size, make_maildir, put_message, recv_until
@@ -131,4 +131,5 @@ os.unlink(os.path.join(root, "control", "pop3d_timeout"))
 errlog.seek(0)
 log = errlog.read()
 t.ok("reason=timeout" in log, "the logout line says why", log[-300:])
+shutil.rmtree(tmp, ignore_errors=True)
 t.done()
