@@ -110,8 +110,11 @@ with Instance() as y:
     # the client may see 221 before the worker has closed the session's fds
     t.ok(wait_for(lambda: fds(first) == fd_after, 10), "no file descriptor grows across sessions",
          f"{fd_after} -> {fds(first)}")
-    t.ok(rss_kb(first) <= rss_after + 256, "RSS does not grow across sessions",
-         f"{rss_after} KiB -> {rss_kb(first)} KiB")
+    if os.path.exists(os.path.join(BIN, ".flavour-san")):
+        t.skip("RSS does not grow across sessions", "ASan's quarantine keeps freed memory (SANITIZE=1 build)")
+    else:
+        t.ok(rss_kb(first) <= rss_after + 256, "RSS does not grow across sessions",
+             f"{rss_after} KiB -> {rss_kb(first)} KiB")
     t.ok(wait_messages(box, 41, 60), "all 41 messages delivered")
 
     # STARTTLS: the worker ends with its session
