@@ -65,7 +65,7 @@ static void c_uidl(struct session *s, const char *arg, size_t n)
 static void retrieve(struct session *s, size_t i, long long lines)
 {
 	send_message(s, i, lines);
-	if (lines < 0) { s->retr_n++; s->retr_bytes += s->box.m[i].size; s->next = i + 1; }
+	if (lines < 0) { s->retr_n++; s->retr_bytes += s->box.m[i].size; }
 	else { s->top_n++; s->top_bytes += s->box.m[i].size; }
 }
 
@@ -164,8 +164,6 @@ void commands_loop(struct session *s)
 		size_t len;
 		reply_flush(s);
 		if (s->out.len >= POP3_OUT_FLUSH) reply_write(s);
-		/* the client reads what we sent: ready the next RETR meanwhile */
-		if (s->next && !rbuf_pending(&s->in)) prefetch(s, s->next);
 		int r = rbuf_getline(&s->in, line, sizeof line, &len, NULL);
 		if (r == IO_TIMEOUT || (r == IO_ERR && s->sock_timeouts && (errno == EAGAIN || errno == EWOULDBLOCK))) {
 			reply(s, "-ERR Disconnected for inactivity.");

@@ -15,7 +15,6 @@
 #define POP3_UIDL_MAX 70        /* RFC 1939 */
 #define POP3_LOCKFILE "yubin-pop3.lock"
 #define POP3_OUT_FLUSH (256 * 1024)    /* write replies out at this size */
-#define POP3_PREFETCH_MAX (1024 * 1024)  /* bigger messages are streamed */
 
 /* Exit codes the front end reads (see src/pop3d/login.c): 0 the session
  * ran; 2 this program answered the client and read nothing, so the front
@@ -39,22 +38,12 @@ struct mbox {
 	unsigned long long delsize;
 };
 
-/* RETR of the message after the one just sent is read and converted
- * while the client is still busy with that one (see send.c) */
-struct prefetch {
-	int valid;
-	size_t idx;
-	struct buf data;            /* the converted message with its ".\r\n" */
-};
-
 struct session {
 	struct rbuf in;
 	struct buf out;             /* replies not yet written (reply.c) */
 	int sock_timeouts;          /* fds 0/1 time out by themselves (SO_RCVTIMEO) */
 	int timeout_ms;
 	struct mbox box;
-	struct prefetch pre;
-	size_t next;                /* after RETR n: n + 1 (index of the next), else 0 */
 	const char *user;
 	int errors;
 	/* for the logout line */
@@ -82,10 +71,8 @@ int size_of_fd(int fd, unsigned long long *size);
 int size_from_name(const char *name, size_t n, unsigned long long *size);
 
 /* send.c: the answer to RETR (maxbody < 0) or TOP of message i, status
- * line included; ends the session after a read error mid-message.
- * prefetch readies message i for the RETR that usually follows. */
+ * line included; ends the session after a read error mid-message. */
 void send_message(struct session *s, size_t i, long long maxbody);
-void prefetch(struct session *s, size_t i);
 
 /* reply.c */
 void reply(struct session *s, const char *line);

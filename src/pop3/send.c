@@ -2,12 +2,9 @@
  * CRLF whatever the file holds, a line starting with '.' gets one more,
  * a last line without LF is ended, and ".\r\n" closes the answer. TOP
  * sends the header, the blank line and the first maxbody body lines.
- * The converted text goes straight into the reply buffer, which is
- * written out every POP3_OUT_FLUSH bytes: memory does not grow with the
- * message. Clients fetch in order, so after RETR n the next message is
- * read and converted ahead (prefetch) while the client is still taking
- * in message n; its RETR then costs one read and one write. Maildir
- * files never change once delivered, so the copy stays good. */
+ * The converted text goes straight into the reply buffer after the
+ * status line, so a RETR is one write (the buffer is written out every
+ * POP3_OUT_FLUSH bytes: memory does not grow with the message). */
 #include "pop3.h"
 
 #include <errno.h>
@@ -69,15 +66,14 @@ static int finish(struct conv *c, struct buf *dst)
 	return buf_add(dst, ".\r\n", 3);
 }
 
-/* The whole message of fd into dst (the reply buffer when flush is set:
- * written out as it fills). expect is the size LIST gave, or 0 for TOP:
- * a short read that brings the text to exactly that size is the end of
- * the file, which saves the read that would return 0 (a syscall per
- * message costs as much as the rest of the RETR here). 0, -1 read error,
- * -2 out of memory. */
-static int convert_fd(struct session *s, int fd, struct buf *dst, long long maxbody,
-                      unsigned long long expect, int flush)
+/* The whole message of fd into the reply buffer, written out as it
+ * fills. expect is the size LIST gave, or 0 for TOP: a short read that
+ * brings the text to exactly that size is the end of the file, which
+ * saves the read that would return 0 (a syscall costs as much as the
+ * rest of a RETR's own work here). 0, -1 read error, -2 out of memory. */
+static int convert_fd(struct session *s, int fd, long long maxbody, unsigned long long expect)
 {
+	struct buf *dst = &s->out;
 	static char chunk[65536];
 	struct conv c = { .bol = 1, .header = 1, .maxbody = maxbody };
 	unsigned long long sent = 0;   /* bytes as LIST counts them: no stuffing */
@@ -92,19 +88,13 @@ static int convert_fd(struct session *s, int fd, struct buf *dst, long long maxb
 		if (r > 0) break;
 		sent += (dst->len - before) - (c.stuffed - dots);
 		if (expect && (size_t)n < sizeof chunk && sent + (c.bol ? 0 : 2) == expect) break;
-		if (flush && dst->len >= POP3_OUT_FLUSH) reply_write(s);
+		if (dst->len >= POP3_OUT_FLUSH) reply_write(s);
 	}
 	return finish(&c, dst) < 0 ? -2 : 0;
 }
 
 void send_message(struct session *s, size_t i, long long maxbody)
 {
-	if (maxbody < 0 && s->pre.valid && s->pre.idx == i) {
-		s->pre.valid = 0;
-		replyf(s, "+OK %llu octets", s->box.m[i].size);
-		if (buf_add(&s->out, s->pre.data.s, s->pre.data.len) < 0) session_end(s, "out of memory");
-		return;
-	}
 	int fd = msg_open(&s->box, i);
 	if (fd < 0) {
 		log_sys("cannot open %s", msg_name(&s->box, i));
@@ -113,7 +103,7 @@ void send_message(struct session *s, size_t i, long long maxbody)
 	}
 	if (maxbody < 0) replyf(s, "+OK %llu octets", s->box.m[i].size);
 	else reply(s, "+OK");
-	int r = convert_fd(s, fd, &s->out, maxbody, maxbody < 0 ? s->box.m[i].size : 0, 1);
+	int r = convert_fd(s, fd, maxbody, maxbody < 0 ? s->box.m[i].size : 0);
 	if (r == -1) {
 		/* half a message was sent: the client must not take it as whole */
 		log_sys("cannot read %s", msg_name(&s->box, i));
@@ -122,21 +112,4 @@ void send_message(struct session *s, size_t i, long long maxbody)
 	}
 	close(fd);
 	if (r < 0) session_end(s, "out of memory");
-}
-
-void prefetch(struct session *s, size_t i)
-{
-	if (s->pre.valid && s->pre.idx == i) return;
-	s->pre.valid = 0;
-	if (i >= s->box.n || s->box.m[i].deleted || s->box.m[i].size > POP3_PREFETCH_MAX) return;
-	s->pre.data.len = 0;
-	s->pre.data.max = 2 * POP3_PREFETCH_MAX + 65536 * 2 + 8;
-	int fd = msg_open(&s->box, i);
-	if (fd < 0) return;   /* RETR will say so */
-	int r = convert_fd(s, fd, &s->pre.data, -1, s->box.m[i].size, 0);
-	close(fd);
-	if (r == 0) {
-		s->pre.valid = 1;
-		s->pre.idx = i;
-	}
 }

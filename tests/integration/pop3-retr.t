@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """pop3-retr: what RETR sends equals what LIST promised, on the paths
 yubin-pop3 takes to send it: sizes from ",W=" in the name, from counting,
-and from the size cache; the message read ahead after each RETR
-(in order, out of order, again, after DELE, after a flag rename, TOP);
-messages big enough to be written out in parts or not read ahead; a CR
-and its LF on both sides of a 64 kB read; pipelined RETRs; and the idle
-timeout the kernel keeps on the socket."""
+and from the size cache (the end of a file is taken from a short read
+that reaches that size); RETR in order, out of order, again, after DELE,
+after a flag rename and TOP; messages big enough to be written out in
+parts; a CR and its LF on both sides of a 64 kB read; pipelined RETRs;
+and the idle timeout the kernel keeps on the socket."""
 import os, poplib, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, BIN
@@ -73,7 +73,7 @@ for label in ("first session (,W= and counting)", "second session (size cache)")
     c.quit()
     p.wait(timeout=30)
 
-# the bytes on the wire, stuffed, for the read-ahead path and the plain one
+# the bytes on the wire, stuffed, in and out of order
 c, sock, p = session()
 recv = []
 for n in (1, 2, 2, 1, 5):
@@ -92,18 +92,18 @@ sock.sendall(b"QUIT\r\n")
 recv_until(sock, b"\r\n")
 p.wait(timeout=30)
 
-# what comes after RETR n (read ahead) may be deleted, renamed or TOP'd
+# the message after RETR n may be deleted, renamed or TOP'd
 c, sock, p = session()
 c.retr(1)
 c.dele(2)
 try:
     c.retr(2)
-    t.ok(False, "RETR of the message after the last RETR, deleted meanwhile: -ERR")
+    t.ok(False, "RETR of a deleted message: -ERR")
 except poplib.error_proto as e:
-    t.ok(str(e).startswith("b'-ERR"), "RETR of the message after the last RETR, deleted meanwhile: -ERR", e)
+    t.ok(str(e).startswith("b'-ERR"), "RETR of a deleted message: -ERR", e)
 c.retr(3)
 resp, lines, _ = c.top(4, 1)
-t.eq(lines, [b"Subject: mixed", b"", b"line"], "TOP of the message read ahead: header, blank line, one line")
+t.eq(lines, [b"Subject: mixed", b"", b"line"], "TOP n 1 between RETRs: header, blank line, one line")
 resp, lines, _ = c.retr(4)
 t.eq(b"".join(l + b"\r\n" for l in lines), crlf(DATA[3]), "and RETR of it after TOP")
 # another client (IMAP) sets a flag on message 6 while we are at 5
@@ -113,7 +113,7 @@ os.rename(os.path.join(md, "cur", old), os.path.join(md, "cur", old + "S"))
 resp, lines, _ = c.retr(6)
 t.eq(b"".join(l + b"\r\n" for l in lines), crlf(DATA[5]), "a message renamed by another client is still sent whole")
 resp, lines, _ = c.retr(7)
-t.eq(b"".join(l + b"\r\n" for l in lines), crlf(DATA[6]), "a 1.6 MB message (not read ahead) is sent whole")
+t.eq(b"".join(l + b"\r\n" for l in lines), crlf(DATA[6]), "a 1.6 MB message (written out in parts) is sent whole")
 c.rset()
 c.quit()
 p.wait(timeout=30)
