@@ -19,20 +19,23 @@
 # processes cancel out, a process started per connection counts in full.
 # (Zeroing with callgrind_control does not reach Postfix's daemons, which
 # give up root after exec.)
-# Then POP3 RETR the same way (yubin-pop3 vs a private Dovecot instance
-# serving a copy of the same Maildir): each run has a warm-up session
-# (login, QUIT) and a measured one (login, RETR 1..N or nothing, QUIT).
+# Then POP3 RETR and IMAP FETCH BODY.PEEK[] (one command per message) the
+# same way, yubin-pop3 / yubin-imap vs a private Dovecot instance serving a
+# copy of the same Maildir: each run has a warm-up session (login, logout)
+# and a measured one (login, N retrievals or none, logout).
 # Rows: RESULT name=yubin_instr_smtp_CASE / postfix_instr_smtp_CASE with
 # instr_per_msg and the share of each role (accept, enqueue, qmgr,
-# deliver, master, other); yubin_instr_pop3_retr / dovecot_instr_pop3_retr
-# (mailbox = the process that RETRs; the long-lived daemons' timer ticks
-# are shown on stderr, not added in); yubin_instr_empty_exec is /bin/true
+# deliver, master, other); yubin_instr_pop3_fetch, _imap_fetch and the
+# dovecot_ ones (mailbox = the process that serves the mailbox; the
+# long-lived daemons' timer ticks are shown on stderr, not added in);
+# yubin_instr_empty_exec is /bin/true
 # under callgrind, for scale (exec + dynamic loading). Only user-space
 # instructions count: kernel work (syscalls, sendfile) does not. The top
 # functions of the accepting process go to stderr (callgrind_annotate).
-# Env: CASES (default "session conn"; empty: none), POP3=0, POSTFIX=0,
-# DOVECOT=0 skip those, KEEP=1 keeps the temporary directory, BIN=DIR
-# takes the yubin programs from DIR instead of bin/.
+# Env: CASES (default "session conn"; empty: none), MBOX (default
+# "pop3 imap"; empty: none), POSTFIX=0 and DOVECOT=0 skip the peers,
+# KEEP=1 keeps the temporary directory, BIN=DIR takes the yubin programs
+# from DIR instead of bin/.
 set -Eeuo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$top/bin}
@@ -122,11 +125,13 @@ per_message() {
 	python3 - "$1" "$2" "$3" "$4" <<'PY'
 import sys
 a, b, n, label = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-if label.endswith("pop3"):
+if label.endswith("pop3") or label.endswith("imap"):
     # the connection's processes; the long-lived ones only tick (timers,
     # statistics), which is noise here: shown, not added in
     roles = {"yubin-pop3": "mailbox", "pop3": "mailbox", "yubin-pop3d": "login",
-             "yubin-checkpassword": "login", "pop3-login": "login", "auth": "login"}
+             "yubin-imap": "mailbox", "imap": "mailbox", "yubin-imapd": "login",
+             "yubin-checkpassword": "login", "pop3-login": "login", "imap-login": "login",
+             "auth": "login"}
     sums = {r: 0 for r in ("mailbox", "login")}
 else:
     roles = {"yubin-smtpd": "accept", "smtpd": "accept", "yubin-queue": "enqueue", "cleanup": "enqueue",
@@ -186,6 +191,25 @@ if have < n:
 for i in range(1, n + 1):
     p.retr(i)
 p.quit()
+PY
+}
+
+# imap PORT USER PASS COUNT: log in, SELECT INBOX, FETCH i BODY.PEEK[]
+# for i in 1..COUNT, one command each, LOGOUT
+imap() {
+	python3 - "$@" <<'PY'
+import imaplib, sys
+port, user, pw, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+m = imaplib.IMAP4("127.0.0.1", port, timeout=600)
+m.login(user, pw)
+typ, data = m.select("INBOX")
+if int(data[0]) < n:
+    sys.exit(f"instructions: {data[0]} messages in the IMAP INBOX, {n} wanted")
+for i in range(1, n + 1):
+    typ, data = m.fetch(str(i), "(BODY.PEEK[])")
+    if typ != "OK":
+        sys.exit(f"instructions: FETCH {i}: {typ} {data}")
+m.logout()
 PY
 }
 
@@ -268,10 +292,10 @@ yubin_run() {
 	sum_dir "$d" yubin-smtpd
 }
 
-# yubin_pop3_run COUNT DIR: a warm-up POP3 session (the first one moves
-# new/ to cur/), then one that RETRs COUNT messages
-yubin_pop3_run() {
-	local count=$1 d=$2 base
+# yubin_mbox_run pop3|imap COUNT DIR: a warm-up session (the first one
+# moves new/ to cur/), then one that RETRs / FETCHes COUNT messages
+yubin_mbox_run() {
+	local proto=$1 count=$2 d=$3 base port
 	mkdir -p "$d"; chmod 1777 "$d"
 	base=$(free_base)
 	"${as_user[@]}" env YUBIN_ROOT="$yroot" "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
@@ -280,13 +304,15 @@ yubin_pop3_run() {
 	pids+=("$run")
 	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && break; sleep 0.1; done
 	grep -q 'yubin-run: ready' "$d/run.out" || { say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2; return 1; }
-	pop3 $((base + 110)) bench@example.test bench 0
-	pop3 $((base + 110)) bench@example.test bench "$count"
+	port=$((base + 110))
+	[ "$proto" = pop3 ] || port=$((base + 143))
+	"$proto" "$port" bench@example.test bench 0
+	"$proto" "$port" bench@example.test bench "$count"
 	sleep 2
 	kill -TERM "$run"
 	wait "$run" 2>/dev/null || true
 	wait_gone "$d"
-	sum_dir "$d" yubin-pop3
+	sum_dir "$d" "yubin-$proto"
 }
 
 # --------------------------------------------------------------- Postfix
@@ -376,7 +402,7 @@ dovecot_setup() {
 	printf 'service pop3-login {\n  chroot =\n}\nservice imap-login {\n  chroot =\n}\n' >> "$dcf"
 }
 dovecot_run() {
-	local count=$1 d=$2 port
+	local proto=$1 count=$2 d=$3 port
 	mkdir -p "$d"; chmod 1777 "$d"
 	port=$(( $(free_base) + 110 ))
 	sed -i -e "/inet_listener pop3 {/,/}/s/port = .*/port = $port/" \
@@ -392,16 +418,17 @@ dovecot_run() {
 	setsid "${vg[@]}" --callgrind-out-file="$d/cg.%p" /usr/sbin/dovecot -F -c "$dcf" > "$d/dovecot.out" 2>&1 &
 	local master=$!
 	pids+=("$master")
+	[ "$proto" = pop3 ] || port=$((port + 33))
 	wait_port "$port"
-	pop3 "$port" bench@example.test bench 0
-	pop3 "$port" bench@example.test bench "$count"
+	"$proto" "$port" bench@example.test bench 0
+	"$proto" "$port" bench@example.test bench "$count"
 	sleep 2
 	kill -TERM "$master"
 	wait "$master" 2>/dev/null || true
 	wait_gone "$d"
 	kill -TERM "$chmoder"
 	wait "$chmoder" 2>/dev/null || true
-	sum_dir "$d" pop3
+	sum_dir "$d" "$proto"
 }
 
 # --------------------------------------------------------------- run
@@ -421,21 +448,28 @@ for c in ${CASES-session conn}; do
 	echo "RESULT name=postfix_instr_smtp_$c msgs=$n $(per_message "$tmp/postfix/$c-a" "$tmp/postfix/$c-b" "$n" "Postfix $c")"
 	annotate "$tmp/postfix/$c-b" "Postfix $c"
 done
-if [ "${POP3:-1}" = 1 ]; then
+protos=${MBOX-pop3 imap}
+if [ -n "$protos" ]; then
 	# the SMTP cases above filled bench@'s Maildir; top it up to N
 	have=$(count_new "$ymail")
 	[ "$have" -ge "$n" ] || yubin_run session $((n - have)) "$tmp/yubin/fill"
-	say "yubin POP3: warm-up session, then RETR of $n messages"
-	yubin_pop3_run 0 "$tmp/yubin/pop3-a"
-	yubin_pop3_run "$n" "$tmp/yubin/pop3-b"
-	echo "RESULT name=yubin_instr_pop3_retr msgs=$n $(per_message "$tmp/yubin/pop3-a" "$tmp/yubin/pop3-b" "$n" "yubin pop3")"
-	annotate "$tmp/yubin/pop3-b" "yubin pop3"
-	if dovecot_setup; then
-		say "Dovecot POP3: warm-up session, then RETR of $n messages"
-		dovecot_run 0 "$tmp/dovecot/pop3-a"
-		dovecot_run "$n" "$tmp/dovecot/pop3-b"
-		echo "RESULT name=dovecot_instr_pop3_retr msgs=$n $(per_message "$tmp/dovecot/pop3-a" "$tmp/dovecot/pop3-b" "$n" "Dovecot pop3")"
-		annotate "$tmp/dovecot/pop3-b" "Dovecot pop3"
-	fi
+	dv=0
+	dovecot_setup && dv=1
+	for p in $protos; do
+		what=$([ "$p" = pop3 ] && echo "POP3 RETR" || echo "IMAP FETCH BODY.PEEK[]")
+		say "yubin: warm-up session, then $what of $n messages"
+		yubin_mbox_run "$p" 0 "$tmp/yubin/$p-a"
+		yubin_mbox_run "$p" "$n" "$tmp/yubin/$p-b"
+		row=$(per_message "$tmp/yubin/$p-a" "$tmp/yubin/$p-b" "$n" "yubin $p")
+		echo "RESULT name=yubin_instr_${p}_fetch msgs=$n $row"
+		annotate "$tmp/yubin/$p-b" "yubin $p"
+		[ $dv = 1 ] || continue
+		say "Dovecot: warm-up session, then $what of $n messages"
+		dovecot_run "$p" 0 "$tmp/dovecot/$p-a"
+		dovecot_run "$p" "$n" "$tmp/dovecot/$p-b"
+		row=$(per_message "$tmp/dovecot/$p-a" "$tmp/dovecot/$p-b" "$n" "Dovecot $p")
+		echo "RESULT name=dovecot_instr_${p}_fetch msgs=$n $row"
+		annotate "$tmp/dovecot/$p-b" "Dovecot $p"
+	done
 fi
 exit 0
