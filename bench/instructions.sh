@@ -21,8 +21,9 @@
 # give up root after exec.)
 # Then POP3 RETR and IMAP FETCH BODY.PEEK[] (one command per message) the
 # same way, yubin-pop3 / yubin-imap vs a private Dovecot instance serving a
-# copy of the same Maildir: each run has a warm-up session (login, logout)
-# and a measured one (login, N retrievals or none, logout).
+# copy of the same Maildir: after a run that only primes the mailbox
+# (new/ to cur/, caches, indexes), each run has a warm-up session (login,
+# logout) and a measured one (login, N retrievals or none, logout).
 # Rows: RESULT name=yubin_instr_smtp_CASE / postfix_instr_smtp_CASE with
 # instr_per_msg and the share of each role (accept, enqueue, qmgr,
 # deliver, master, other); yubin_instr_pop3_fetch, _imap_fetch and the
@@ -458,6 +459,9 @@ if [ -n "$protos" ]; then
 	for p in $protos; do
 		what=$([ "$p" = pop3 ] && echo "POP3 RETR" || echo "IMAP FETCH BODY.PEEK[]")
 		say "yubin: warm-up session, then $what of $n messages"
+		# a first run only primes the mailbox (new/ to cur/, caches), so
+		# that both measured runs find it in the same state
+		yubin_mbox_run "$p" 0 "$tmp/yubin/$p-prime"
 		yubin_mbox_run "$p" 0 "$tmp/yubin/$p-a"
 		yubin_mbox_run "$p" "$n" "$tmp/yubin/$p-b"
 		row=$(per_message "$tmp/yubin/$p-a" "$tmp/yubin/$p-b" "$n" "yubin $p")
@@ -465,6 +469,7 @@ if [ -n "$protos" ]; then
 		annotate "$tmp/yubin/$p-b" "yubin $p"
 		[ $dv = 1 ] || continue
 		say "Dovecot: warm-up session, then $what of $n messages"
+		dovecot_run "$p" 0 "$tmp/dovecot/$p-prime"
 		dovecot_run "$p" 0 "$tmp/dovecot/$p-a"
 		dovecot_run "$p" "$n" "$tmp/dovecot/$p-b"
 		row=$(per_message "$tmp/dovecot/$p-a" "$tmp/dovecot/$p-b" "$n" "Dovecot $p")
