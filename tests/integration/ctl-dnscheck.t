@@ -8,66 +8,37 @@ a missing PTR and one naming a host with another address are FAILs; and
 that the optional MTA-STS and TLSRPT records are reported."""
 import os, sys, re, shutil, subprocess, socket, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import netns
 from yubintest import Tap, BIN
 
-if os.environ.get("YUBIN_IN_NETNS") != "1":
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root for unshare --net --mount"
-    elif not shutil.which("unshare") or not shutil.which("ip"):
-        why = "unshare or ip missing"
-    elif not shutil.which("dnsmasq") and subprocess.run(
-            [os.path.join(os.path.dirname(__file__), "..", "..", "tools", "need-packages"), "dnsmasq-base"],
-            capture_output=True).returncode != 0:
-        why = "dnsmasq (package dnsmasq-base) is not installed"
-    elif subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode != 0:
-        why = "this machine does not allow network namespaces"
-    if why:
-        print("1..0 # SKIP " + why)
-        sys.exit(0)
-    r = subprocess.run(["unshare", "--net", "--mount", sys.executable, os.path.abspath(__file__)],
-                       env=dict(os.environ, YUBIN_IN_NETNS="1"))
-    sys.exit(r.returncode)
+netns.enter(__file__)
 
 # ---- from here on we are inside our own network and mount namespace ----
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="yubin-dnscheck-")
 root = os.path.join(tmp, "root")
 os.makedirs(os.path.join(root, "control"))
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-resolv = os.path.join(tmp, "resolv.conf")
-with open(resolv, "w") as f:
-    f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
-subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
-conf = os.path.join(tmp, "dnsmasq.conf")
-with open(conf, "w") as f:
-    f.write("""port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/test/
-local=/127.in-addr.arpa/
-user=root
-pid-file=
-host-record=mx1.good.test,127.0.0.2
-address=/mx2.good.test/127.0.0.3
-address=/mx3.good.test/127.0.0.4
-host-record=liar.other.test,127.0.0.9
-host-record=out.good.test,127.0.0.5
-mx-host=good.test,mx1.good.test,10
-mx-host=good.test,mx2.good.test,20
-mx-host=good.test,mx3.good.test,30
-ptr-record=2.0.0.127.in-addr.arpa,mx1.good.test
-ptr-record=4.0.0.127.in-addr.arpa,liar.other.test
-ptr-record=5.0.0.127.in-addr.arpa,out.good.test
-txt-record=good.test,"v=spf1 mx -all"
-txt-record=_dmarc.good.test,"v=DMARC1; p=none"
-txt-record=_mta-sts.good.test,"v=STSv1; id=2026112301"
-txt-record=_smtp._tls.good.test,"v=TLSRPTv1; rua=mailto:tls-reports@good.test"
-txt-record=_mta-sts.bad.test,"v=STSv1; id=not-valid"
-mx-host=bad.test,mx1.good.test,10
-""")
+netns.local_resolver(tmp)
+conf = netns.dnsmasq_conf(tmp, [
+    "local=/127.in-addr.arpa/",
+    "host-record=mx1.good.test,127.0.0.2",
+    "address=/mx2.good.test/127.0.0.3",
+    "address=/mx3.good.test/127.0.0.4",
+    "host-record=liar.other.test,127.0.0.9",
+    "host-record=out.good.test,127.0.0.5",
+    "mx-host=good.test,mx1.good.test,10",
+    "mx-host=good.test,mx2.good.test,20",
+    "mx-host=good.test,mx3.good.test,30",
+    "ptr-record=2.0.0.127.in-addr.arpa,mx1.good.test",
+    "ptr-record=4.0.0.127.in-addr.arpa,liar.other.test",
+    "ptr-record=5.0.0.127.in-addr.arpa,out.good.test",
+    'txt-record=good.test,"v=spf1 mx -all"',
+    'txt-record=_dmarc.good.test,"v=DMARC1; p=none"',
+    'txt-record=_mta-sts.good.test,"v=STSv1; id=2026112301"',
+    'txt-record=_smtp._tls.good.test,"v=TLSRPTv1; rua=mailto:tls-reports@good.test"',
+    'txt-record=_mta-sts.bad.test,"v=STSv1; id=not-valid"',
+    "mx-host=bad.test,mx1.good.test,10",
+])
 dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 
 

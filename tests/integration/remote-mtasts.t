@@ -15,26 +15,10 @@ whose policy host never answers => the fetch gives up (time limit) and
 the cached policy stays in force."""
 import os, sys, shutil, subprocess, socket, ssl, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import netns
 from yubintest import Tap
 
-if os.environ.get("YUBIN_IN_NETNS") != "1":
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root for unshare --net --mount"
-    elif not shutil.which("unshare") or not shutil.which("ip"):
-        why = "unshare or ip missing"
-    elif not shutil.which("dnsmasq") and subprocess.run(
-            [os.path.join(os.path.dirname(__file__), "..", "..", "tools", "need-packages"), "dnsmasq-base"],
-            capture_output=True).returncode != 0:
-        why = "dnsmasq (package dnsmasq-base) is not installed"
-    elif subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode != 0:
-        why = "this machine does not allow network namespaces"
-    if why:
-        print("1..0 # SKIP " + why)
-        sys.exit(0)
-    r = subprocess.run(["unshare", "--net", "--mount", sys.executable, os.path.abspath(__file__)],
-                       env=dict(os.environ, YUBIN_IN_NETNS="1"))
-    sys.exit(r.returncode)
+netns.enter(__file__)
 
 # ---- from here on we are inside our own network and mount namespace ----
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,11 +28,7 @@ from remoteagent import Root, Agent
 t = Tap()
 R = Root()
 d = R.tmp
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-resolv = os.path.join(d, "resolv.conf")
-with open(resolv, "w") as f:
-    f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
-subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+netns.local_resolver(d)
 
 
 def openssl(*args):
@@ -128,52 +108,43 @@ def https_server(ip, cert):
 web = https_server("127.0.0.10", "server")
 rogue = https_server("127.0.0.11", "rogue")
 
-conf = os.path.join(d, "dnsmasq.conf")
-zone = ("""port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/test/
-user=root
-pid-file=
-host-record=mx.enf.test,127.0.0.2
-host-record=mx.bad.test,127.0.0.3
-host-record=mx.tst.test,127.0.0.3
-host-record=mx.notls.test,127.0.0.4
-host-record=mx.rogue.test,127.0.0.3
-host-record=mx.nosts.test,127.0.0.3
-host-record=mx.tst2.test,127.0.0.3
-host-record=mx.badcert.test,127.0.0.3
-mx-host=tst2.test,mx.tst2.test,10
-mx-host=badcert.test,mx.badcert.test,10
-host-record=mta-sts.tst2.test,127.0.0.10
-host-record=mta-sts.badcert.test,127.0.0.10
-txt-record=_mta-sts.tst2.test,"v=STSv1; id=1"
-txt-record=_mta-sts.badcert.test,"v=STSv1; id=1"
-mx-host=enf.test,mx.enf.test,10
-mx-host=bad.test,mx.bad.test,10
-mx-host=tst.test,mx.tst.test,10
-mx-host=notls.test,mx.notls.test,10
-mx-host=rogue.test,mx.rogue.test,10
-mx-host=nosts.test,mx.nosts.test,10
-host-record=mta-sts.enf.test,127.0.0.10
-host-record=mta-sts.bad.test,127.0.0.10
-host-record=mta-sts.tst.test,127.0.0.10
-host-record=mta-sts.notls.test,127.0.0.10
-host-record=mta-sts.rogue.test,127.0.0.11
-txt-record=_mta-sts.enf.test,"v=STSv1; id=20261123a"
-txt-record=_mta-sts.bad.test,"v=STSv1; id=1"
-txt-record=_mta-sts.tst.test,"v=STSv1; id=1"
-txt-record=_mta-sts.notls.test,"v=STSv1; id=1"
-txt-record=_mta-sts.rogue.test,"v=STSv1; id=1"
-txt-record=_mta-sts.nosts.test,"v=spf1 -all"
-""")
+zone = [
+    "host-record=mx.enf.test,127.0.0.2",
+    "host-record=mx.bad.test,127.0.0.3",
+    "host-record=mx.tst.test,127.0.0.3",
+    "host-record=mx.notls.test,127.0.0.4",
+    "host-record=mx.rogue.test,127.0.0.3",
+    "host-record=mx.nosts.test,127.0.0.3",
+    "host-record=mx.tst2.test,127.0.0.3",
+    "host-record=mx.badcert.test,127.0.0.3",
+    "mx-host=tst2.test,mx.tst2.test,10",
+    "mx-host=badcert.test,mx.badcert.test,10",
+    "host-record=mta-sts.tst2.test,127.0.0.10",
+    "host-record=mta-sts.badcert.test,127.0.0.10",
+    'txt-record=_mta-sts.tst2.test,"v=STSv1; id=1"',
+    'txt-record=_mta-sts.badcert.test,"v=STSv1; id=1"',
+    "mx-host=enf.test,mx.enf.test,10",
+    "mx-host=bad.test,mx.bad.test,10",
+    "mx-host=tst.test,mx.tst.test,10",
+    "mx-host=notls.test,mx.notls.test,10",
+    "mx-host=rogue.test,mx.rogue.test,10",
+    "mx-host=nosts.test,mx.nosts.test,10",
+    "host-record=mta-sts.enf.test,127.0.0.10",
+    "host-record=mta-sts.bad.test,127.0.0.10",
+    "host-record=mta-sts.tst.test,127.0.0.10",
+    "host-record=mta-sts.notls.test,127.0.0.10",
+    "host-record=mta-sts.rogue.test,127.0.0.11",
+    'txt-record=_mta-sts.enf.test,"v=STSv1; id=20261123a"',
+    'txt-record=_mta-sts.bad.test,"v=STSv1; id=1"',
+    'txt-record=_mta-sts.tst.test,"v=STSv1; id=1"',
+    'txt-record=_mta-sts.notls.test,"v=STSv1; id=1"',
+    'txt-record=_mta-sts.rogue.test,"v=STSv1; id=1"',
+    'txt-record=_mta-sts.nosts.test,"v=spf1 -all"',
+]
 
 
-def start_dns(text, probe, want):
-    with open(conf, "w") as f:
-        f.write(text)
+def start_dns(records, probe, want):
+    conf = netns.dnsmasq_conf(d, records)
     p = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 
     def up():
@@ -279,9 +250,9 @@ stall.bind(("127.0.0.12", 443))
 stall.listen(8)
 dns.terminate()
 dns.wait()
-dns, up = start_dns(zone.replace("host-record=mta-sts.bad.test,127.0.0.10", "host-record=mta-sts.bad.test,127.0.0.12")
-                    .replace('_mta-sts.bad.test,"v=STSv1; id=1"', '_mta-sts.bad.test,"v=STSv1; id=2"'),
-                    "mta-sts.bad.test", "127.0.0.12")
+moved = {"host-record=mta-sts.bad.test,127.0.0.10": "host-record=mta-sts.bad.test,127.0.0.12",
+         'txt-record=_mta-sts.bad.test,"v=STSv1; id=1"': 'txt-record=_mta-sts.bad.test,"v=STSv1; id=2"'}
+dns, up = start_dns([moved.get(r, r) for r in zone], "mta-sts.bad.test", "127.0.0.12")
 t.ok(up, "dnsmasq restarted with a new id for bad.test")
 qid = R.qfile(["z@bad.test"])
 jobs = a.send(qid, [0])

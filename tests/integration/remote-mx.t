@@ -10,26 +10,10 @@ domains bounce, CNAMEs followed, our own address as best MX bounces
 5.4.6 while a worse one is never tried, inet_protocols, relayhost."""
 import os, sys, shutil, subprocess, socket, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import netns
 from yubintest import Tap
 
-if os.environ.get("YUBIN_IN_NETNS") != "1":
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root for unshare --net --mount"
-    elif not shutil.which("unshare") or not shutil.which("ip"):
-        why = "unshare or ip missing"
-    elif not shutil.which("dnsmasq") and subprocess.run(
-            [os.path.join(os.path.dirname(__file__), "..", "..", "tools", "need-packages"), "dnsmasq-base"],
-            capture_output=True).returncode != 0:
-        why = "dnsmasq (package dnsmasq-base) is not installed"
-    elif subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode != 0:
-        why = "this machine does not allow network namespaces"
-    if why:
-        print("1..0 # SKIP " + why)
-        sys.exit(0)
-    r = subprocess.run(["unshare", "--net", "--mount", sys.executable, os.path.abspath(__file__)],
-                       env=dict(os.environ, YUBIN_IN_NETNS="1"))
-    sys.exit(r.returncode)
+netns.enter(__file__)
 
 # ---- from here on we are inside our own network and mount namespace ----
 from smtpsink import Sink
@@ -37,42 +21,29 @@ from remoteagent import Root, Agent
 
 t = Tap()
 R = Root()
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-resolv = os.path.join(R.tmp, "resolv.conf")
-with open(resolv, "w") as f:
-    f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
-subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+netns.local_resolver(R.tmp)
 
-conf = os.path.join(R.tmp, "dnsmasq.conf")
-with open(conf, "w") as f:
-    f.write("""port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/test/
-user=root
-pid-file=
-host-record=mx1.pref.test,127.0.0.2
-host-record=mx2.pref.test,127.0.0.3
-mx-host=pref.test,mx2.pref.test,20
-mx-host=pref.test,mx1.pref.test,10
-host-record=dead.deadfirst.test,127.0.0.4
-mx-host=deadfirst.test,dead.deadfirst.test,5
-mx-host=deadfirst.test,mx2.pref.test,50
-host-record=afallback.test,127.0.0.5
-dns-rr=nullmx.test,15,000000
-cname=alias.test,afallback.test
-host-record=self.loop.test,127.0.0.6
-mx-host=loop.test,self.loop.test,10
-mx-host=loop.test,mx2.pref.test,20
-mx-host=loop2.test,dead.deadfirst.test,10
-mx-host=loop2.test,self.loop.test,20
-mx-host=ghost.test,nowhere.ghost.test,10
-host-record=v6.test,::1
-host-record=mx.idn.test,127.0.0.7
-mx-host=xn--r8jz45g.test,mx.idn.test,10
-""")
+conf = netns.dnsmasq_conf(R.tmp, [
+    "host-record=mx1.pref.test,127.0.0.2",
+    "host-record=mx2.pref.test,127.0.0.3",
+    "mx-host=pref.test,mx2.pref.test,20",
+    "mx-host=pref.test,mx1.pref.test,10",
+    "host-record=dead.deadfirst.test,127.0.0.4",
+    "mx-host=deadfirst.test,dead.deadfirst.test,5",
+    "mx-host=deadfirst.test,mx2.pref.test,50",
+    "host-record=afallback.test,127.0.0.5",
+    "dns-rr=nullmx.test,15,000000",
+    "cname=alias.test,afallback.test",
+    "host-record=self.loop.test,127.0.0.6",
+    "mx-host=loop.test,self.loop.test,10",
+    "mx-host=loop.test,mx2.pref.test,20",
+    "mx-host=loop2.test,dead.deadfirst.test,10",
+    "mx-host=loop2.test,self.loop.test,20",
+    "mx-host=ghost.test,nowhere.ghost.test,10",
+    "host-record=v6.test,::1",
+    "host-record=mx.idn.test,127.0.0.7",
+    "mx-host=xn--r8jz45g.test,mx.idn.test,10",
+])
 dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 
 

@@ -15,41 +15,17 @@ mynetworks, logged-in clients and an empty setting are not checked, one
 log line per message."""
 import atexit, base64, email, os, re, shutil, signal, smtplib, socket, ssl, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import netns
 from yubintest import Tap, Instance, maildir_messages, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if os.environ.get("YUBIN_IN_NETNS") != "1":
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root for unshare --net --mount"
-    elif not shutil.which("unshare") or not shutil.which("ip"):
-        why = "unshare or ip missing"
-    elif not shutil.which("dnsmasq") and subprocess.run(
-            [os.path.join(HERE, "..", "..", "tools", "need-packages"), "dnsmasq-base"],
-            capture_output=True).returncode != 0:
-        why = "dnsmasq (package dnsmasq-base) is not installed"
-    elif subprocess.run(["/usr/bin/python3", "-c", "import dkim"], capture_output=True).returncode != 0:
-        why = "python3-dkim is not installed (tools/need-packages python3-dkim)"
-    elif not shutil.which("openssl"):
-        why = "openssl missing"
-    elif subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode != 0:
-        why = "this machine does not allow network namespaces"
-    if why:
-        print("1..0 # SKIP " + why)
-        sys.exit(0)
-    r = subprocess.run(["unshare", "--net", "--mount", sys.executable, os.path.abspath(__file__)],
-                       env=dict(os.environ, YUBIN_IN_NETNS="1"))
-    sys.exit(r.returncode)
+netns.enter(__file__, also=[(lambda: subprocess.run(["/usr/bin/python3", "-c", "import dkim"], capture_output=True).returncode == 0,
+                           "python3-dkim is not installed (tools/need-packages python3-dkim)"),
+                          (lambda: shutil.which("openssl") is not None, "openssl missing")])
 
 # ---- from here on we are inside our own network and mount namespace ----
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="yubin-authchecks-")
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-resolv = os.path.join(tmp, "resolv.conf")
-with open(resolv, "w") as f:
-    f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
-os.chmod(resolv, 0o644)
-subprocess.run(["mount", "--bind", resolv, "/etc/resolv.conf"], check=True)
+netns.local_resolver(tmp)
 
 # the signer's key, and its public half for DNS
 key = os.path.join(tmp, "dkim.key")
@@ -60,26 +36,17 @@ pub = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
 # TXT strings are at most 255 bytes: publish the record as two of them
 txt = '"%s","%s"' % (pub[:200], pub[200:])
 
-conf = os.path.join(tmp, "dnsmasq.conf")
-with open(conf, "w") as f:
-    f.write(f"""port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/test/
-user=root
-pid-file=
-txt-record=a.test,"v=spf1 ip4:127.0.0.2 -all"
-txt-record=sel._domainkey.a.test,{txt}
-txt-record=_dmarc.a.test,"v=DMARC1; p=reject"
-txt-record=soft.test,"v=spf1 ip4:127.0.0.2 ~all"
-txt-record=q.test,"v=spf1 ip4:127.0.0.2 -all"
-txt-record=_dmarc.q.test,"v=DMARC1; p=quarantine"
-txt-record=nospf.test,"nothing to see"
-server=/broken.test/127.0.0.9
-server=/gone._domainkey.a.test/127.0.0.9
-""")
+conf = netns.dnsmasq_conf(tmp, [
+    'txt-record=a.test,"v=spf1 ip4:127.0.0.2 -all"',
+    f"txt-record=sel._domainkey.a.test,{txt}",
+    'txt-record=_dmarc.a.test,"v=DMARC1; p=reject"',
+    'txt-record=soft.test,"v=spf1 ip4:127.0.0.2 ~all"',
+    'txt-record=q.test,"v=spf1 ip4:127.0.0.2 -all"',
+    'txt-record=_dmarc.q.test,"v=DMARC1; p=quarantine"',
+    'txt-record=nospf.test,"nothing to see"',
+    "server=/broken.test/127.0.0.9",
+    "server=/gone._domainkey.a.test/127.0.0.9",
+])
 dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
 running = []  # the instance, once started
 
