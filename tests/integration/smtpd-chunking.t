@@ -12,72 +12,9 @@ every accepted message can be read back from queue/incoming."""
 import os, socket, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Tap, Instance, BIN, wait_for, wait_messages
+from smtpsession import Session
 
 t = Tap()
-
-
-class Session:
-    """one yubin-smtpd process on a socketpair, as tcpserver runs it"""
-
-    def __init__(self, root):
-        a, b = socket.socketpair()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TCP") and k != "REMOTE_ADDR"}
-        env.update(YUBIN_ROOT=root, PROTO="TCP", TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="40000",
-                   TCPLOCALIP="127.0.0.1", TCPLOCALPORT="25")
-        self.log = open(os.path.join(root, "log", "direct.log"), "ab")
-        self.p = subprocess.Popen([os.path.join(BIN, "yubin-smtpd")], stdin=b, stdout=b, stderr=self.log, env=env)
-        b.close()
-        self.s = a
-        self.s.settimeout(60)
-        self.buf = b""
-        self.banner = self.reply()
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError(self.buf)
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("latin-1")
-
-    def reply(self):
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l[4:])
-            if len(l) < 4 or l[3] != "-":
-                return int(l[:3]), lines
-
-    def cmd(self, c):
-        self.send(c.encode("latin-1") + b"\r\n")
-        return self.reply()
-
-    def bdat(self, data, last=False):
-        self.send(b"BDAT %d%s\r\n" % (len(data), b" LAST" if last else b"") + data)
-        return self.reply()
-
-    def closed(self):
-        try:
-            while True:
-                d = self.s.recv(65536)
-                if not d:
-                    return True
-                self.buf += d
-        except OSError:
-            return True
-
-    def close(self):
-        self.s.close()
-        try:
-            self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        self.log.close()
 
 
 def listing(root, q):
