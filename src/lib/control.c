@@ -27,10 +27,22 @@ struct cached {
 	const char **items;
 	size_t nitems;
 	int have_items;
+	size_t next;      /* 1 + index of the next entry in its hash chain, 0 = end */
 };
 
+/* Settings are looked up by name dozens of times per SMTP session: a hash
+ * on the name finds the entry without a strcmp down the whole cache. */
+#define CACHE_BUCKETS 256
 static struct cached *cache;
 static size_t ncache, capcache;
+static size_t bucket[CACHE_BUCKETS]; /* 1 + index of a chain's first entry */
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 5381;
+	for (; *s; s++) h = h * 33 + (unsigned char)*s;
+	return h % CACHE_BUCKETS;
+}
 static struct stat dir_st;   /* control/ when the cache began: files made or removed since change it */
 
 const char *yubin_root(void)
@@ -182,8 +194,9 @@ static char *host_fqdn(void)
 
 static struct cached *lookup_cached(const char *name)
 {
-	for (size_t i = 0; i < ncache; i++)
-		if (strcmp(cache[i].name, name) == 0) return &cache[i];
+	size_t slot = name_hash(name);
+	for (size_t i = bucket[slot]; i; i = cache[i - 1].next)
+		if (strcmp(cache[i - 1].name, name) == 0) return &cache[i - 1];
 	if (ncache == capcache) {
 		size_t nc = capcache ? capcache * 2 : 32;
 		struct cached *c = realloc(cache, nc * sizeof *c);
@@ -195,6 +208,8 @@ static struct cached *lookup_cached(const char *name)
 	memset(c, 0, sizeof *c);
 	c->name = strdup(name);
 	if (!c->name) die_nomem();
+	c->next = bucket[slot];
+	bucket[slot] = ncache;
 	if (ncache == 1) control_dir_stat(&dir_st);
 	c->raw = read_control_file(name, &c->is_set, &c->st);
 	if (!c->raw) {
@@ -430,4 +445,5 @@ void control_reload(void)
 		free(cache[i].items);
 	}
 	ncache = 0;
+	memset(bucket, 0, sizeof bucket);
 }

@@ -105,5 +105,26 @@ int main(void)
 	is_str(control_get("myhostname"), "third.test", "refresh rereads");
 	sleep(1);
 	ok(control_refresh() == 0, "refresh with nothing changed keeps the cache");
+
+	/* control_changed: what a reused smtpd worker asks before a session */
+	control_reload();
+	is_str(control_get("myhostname"), "third.test", "read again after reload");
+	ok(!control_is_set("relayhost"), "a missing file is cached too");
+	ok(control_changed() == 0, "changed: nothing touched");
+	write_file(path, "fourth.test\n");
+	ok(control_changed() == 1, "changed: a file read so far was rewritten");
+	control_reload();
+	is_str(control_get("myhostname"), "fourth.test", "reread");
+	ok(!control_is_set("relayhost"), "still missing");
+	ok(control_changed() == 0, "changed: nothing touched since");
+	snprintf(path, sizeof path, "%s/control/relayhost", dir);
+	write_file(path, "[smarthost.test]\n");
+	ok(control_changed() == 1, "changed: a missing file was made (the directory changed)");
+	for (int i = 0; i < 300; i++) { /* many names: hash chains */
+		char name[32];
+		snprintf(name, sizeof name, "no_such_setting_%d", i);
+		control_get(name);
+	}
+	is_str(control_get("myhostname"), "fourth.test", "lookups still right with 300 more cached names");
 	return done_testing();
 }
