@@ -246,12 +246,22 @@ static void log_listening(size_t limit)
 	log_msg("accepting connections on %s:%s, at most %zu at once", ip, port, limit);
 }
 
+/* fds 0-2 open (on /dev/null when they were closed), so neither the
+ * status pipe nor an accepted connection can land on 0 or 1, where a
+ * session's dup2 would overwrite it */
+static void std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) die_sys(EXIT_TEMP, "/dev/null");
+}
+
 void serve(char **argv, void (*session)(void))
 {
 	if (!given_socket()) {
 		session();
 		exit(0);
 	}
+	std_fds_open();
 	size_t limit = process_limit();
 	workers = calloc(limit, sizeof *workers);
 	int sp[2];
