@@ -1,6 +1,6 @@
 /* listen.c — yubin-run's listeners: one socket per service on 127.0.0.1,
  * handed to the service's program as systemd hands one to an Accept=no
- * unit (fd 3, LISTEN_FDS=1). The program forks one child per connection
+ * unit (fd 3, LISTEN_FDS=1). The program serves it with forked workers
  * (serve.h), so no connection costs an exec; supervise.c restarts it. */
 #include "run.h"
 #include "log.h"

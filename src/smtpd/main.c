@@ -1,7 +1,8 @@
 /* yubin-smtpd — the SMTP server for one connection, on fd 0 and 1 (started
- * by tcpserver, a systemd socket unit with Accept=yes or inetd), or the
- * child serve.h forks for each connection on a socket it was handed
- * (yubin-run, a systemd socket unit with Accept=no).
+ * by tcpserver, a systemd socket unit with Accept=yes or inetd), or a
+ * worker of the pool serve.h runs on a listening socket it was handed
+ * (yubin-run, a systemd socket unit with Accept=no), one session after
+ * another.
  * Called as yubin-submission it plays the submission role (ports 587/465).
  * It reads control files and runs yubin-queue; it needs no privilege.
  * main() reads the settings, greets and runs the command table. */
