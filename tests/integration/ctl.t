@@ -41,6 +41,8 @@ with Instance() as y:
         t.diag(ctl("queue").stdout.decode() + y.log()[-2000:])
         t.done()
     a, b = got
+    # listed as soon as queued; the reason comes with the failed attempt
+    wait_for(lambda: "refused" in ctl("queue").stdout.decode().lower(), 60)
     out = ctl("queue").stdout.decode()
     t.ok("(" in out and "Connection refused" in out or "refused" in out.lower(), "queue shows the last reason", out)
     t.ok(re.search(r"-- \d+ Kbytes in 2 Requests\.", out), "queue totals line")
