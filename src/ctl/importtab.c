@@ -144,18 +144,6 @@ static int source_path(const struct import *im, const char *p, char *out, size_t
 	return snprintf(out, max, "%s", p) < (int)max ? 0 : -1;
 }
 
-static int valid_table_name(const char *s, size_t n)
-{
-	if (n == 0 || n > 190 || s[0] == '.') return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 static struct written *find_done(struct import *im, const char *file)
 {
 	for (size_t i = 0; i < im->ndone; i++)
@@ -241,7 +229,8 @@ static int table_name(const char *path, enum table_kind k, char *out, size_t max
 	size_t n = strlen(b);
 	if (k == TK_REGEXP && n > 7 && strcmp(b + n - 7, ".regexp") == 0) n -= 7;
 	else if (k == TK_REGEXP && n > 5 && strcmp(b + n - 5, ".pcre") == 0) n -= 5;
-	if (!valid_table_name(b, n) || n + 12 > max) return -1;
+	/* 190: room for the "_table" a setting's name gets below */
+	if (n > 190 || !table_name_ok(b, n) || n + 12 > max) return -1;
 	memcpy(out, b, n);
 	out[n] = 0;
 	if (k == TK_TEXT && setting_find(out)) memcpy(out + n, "_table", 7);

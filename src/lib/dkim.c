@@ -4,11 +4,11 @@
  * relaxed/relaxed, From oversigned). Verification is in dkimverify.c. */
 #include "dkim.h"
 #include "mime.h"
+#include "log.h"
 #include "sasl.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +16,6 @@
 #include <unistd.h>
 
 #define KEYFILE_MAX (64 * 1024)
-
-static int fail(char *err, size_t emax, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t emax, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (emax) vsnprintf(err, emax, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- the key ---- */
 
@@ -107,32 +97,32 @@ int dkim_key_load(struct dkim_key *k, const char *path, char *err, size_t emax)
 	size_t n = 0;
 	int rc = -1, found = 0;
 	memset(k, 0, sizeof *k);
-	if (!text || !der) { fail(err, emax, "out of memory"); goto out; }
+	if (!text || !der) { fail_msg(err, emax, "out of memory"); goto out; }
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) { fail(err, emax, "%s: %s", path, strerror(errno)); goto out; }
+	if (fd < 0) { fail_msg(err, emax, "%s: %s", path, strerror(errno)); goto out; }
 	for (;;) {
 		ssize_t r = read(fd, text + n, KEYFILE_MAX - n);
 		if (r < 0 && errno == EINTR) continue;
-		if (r < 0) { fail(err, emax, "%s: %s", path, strerror(errno)); close(fd); goto out; }
+		if (r < 0) { fail_msg(err, emax, "%s: %s", path, strerror(errno)); close(fd); goto out; }
 		if (r == 0) break;
 		n += (size_t)r;
-		if (n == KEYFILE_MAX) { fail(err, emax, "%s: too large for a key file", path); close(fd); goto out; }
+		if (n == KEYFILE_MAX) { fail_msg(err, emax, "%s: too large for a key file", path); close(fd); goto out; }
 	}
 	close(fd);
 	struct pem_out o = { der, 0, KEYFILE_MAX, 0 };
-	if (pem_key(text, n, &o, &found) < 0 || o.over) { fail(err, emax, "%s: malformed PEM", path); goto out; }
-	if (!found) { fail(err, emax, "%s: no unencrypted RSA private key in the file", path); goto out; }
-	if (der_public(der, o.len, k) < 0) { fail(err, emax, "%s: not a usable RSA private key", path); goto out; }
+	if (pem_key(text, n, &o, &found) < 0 || o.over) { fail_msg(err, emax, "%s: malformed PEM", path); goto out; }
+	if (!found) { fail_msg(err, emax, "%s: no unencrypted RSA private key in the file", path); goto out; }
+	if (der_public(der, o.len, k) < 0) { fail_msg(err, emax, "%s: not a usable RSA private key", path); goto out; }
 	br_skey_decoder_init(&k->dec);
 	br_skey_decoder_push(&k->dec, der, o.len);
 	if (br_skey_decoder_last_error(&k->dec) || br_skey_decoder_key_type(&k->dec) != BR_KEYTYPE_RSA) {
-		fail(err, emax, "%s: not a usable RSA private key", path);
+		fail_msg(err, emax, "%s: not a usable RSA private key", path);
 		explicit_bzero(&k->dec, sizeof k->dec);
 		goto out;
 	}
 	k->rsa = br_skey_decoder_get_rsa(&k->dec);
 	if (k->rsa->n_bitlen < 1024 || k->rsa->n_bitlen > 4096) {
-		fail(err, emax, "%s: RSA key of %u bits (1024 to 4096 wanted)", path, k->rsa->n_bitlen);
+		fail_msg(err, emax, "%s: RSA key of %u bits (1024 to 4096 wanted)", path, k->rsa->n_bitlen);
 		dkim_key_free(k);
 		goto out;
 	}

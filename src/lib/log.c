@@ -80,3 +80,12 @@ void die_sys(int code, const char *fmt, ...)
 }
 
 void die_nomem(void) { die(EXIT_TEMP, "out of memory"); }
+
+int fail_msg(char *err, size_t emax, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (emax) vsnprintf(err, emax, fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -6,6 +6,7 @@
 #define YUBIN_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum { EXIT_PERM = 100, EXIT_TEMP = 111 };
 
@@ -18,5 +19,8 @@ void log_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void die_sys(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void die_nomem(void) __attribute__((noreturn));
+/* For functions that report failure in a caller's buffer instead of the
+ * log: format into err (when emax > 0) and return -1. */
+int fail_msg(char *err, size_t emax, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -151,8 +151,7 @@ static int cdb_lookup(const char *path, const char *key, size_t keylen, char **v
 	return 1;
 }
 
-/* table names are plain file names inside control/ */
-static int valid_name(const char *s, size_t n)
+int table_name_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > 200 || s[0] == '.') return 0;
 	for (size_t i = 0; i < n; i++) {
@@ -168,7 +167,7 @@ static int control_file(char *out, size_t max, const char *name, size_t n, const
 {
 	char rel[300];
 	size_t sl = strlen(suffix);
-	if (!valid_name(name, n)) { errno = EINVAL; return -1; }
+	if (!table_name_ok(name, n)) { errno = EINVAL; return -1; }
 	memcpy(rel, "control/", 8);
 	memcpy(rel + 8, name, n);
 	memcpy(rel + 8 + n, suffix, sl + 1);
@@ -228,7 +227,7 @@ static int parse_spec(const char *spec, int *regexp, const char **name, size_t *
 	if (*regexp && ends_with(rest, n, ".regexp")) n -= 7;
 	else if (*regexp && ends_with(rest, n, ".pcre")) n -= 5;
 	else if (!*regexp && ends_with(rest, n, ".cdb")) n -= 4;
-	if (!valid_name(rest, n)) return -1;
+	if (!table_name_ok(rest, n)) return -1;
 	*name = rest;
 	*len = n;
 	return 0;

@@ -14,6 +14,9 @@
 
 /* exact key in a compiled table control/NAME.cdb */
 int table_get(const char *name, const char *key, size_t keylen, char **value);
+/* 1 when name[0..n) may name a table: a plain file name inside control/
+ * (letters, digits, '.', '_', '-'; not starting with '.'; at most 200) */
+int table_name_ok(const char *name, size_t n);
 /* first matching rule of control/NAME.regexp, with $1..$9 substituted */
 int table_regexp(const char *name, const char *subject, size_t len, char **value);
 /* by spec (cdb or regexp), exact key */

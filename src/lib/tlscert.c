@@ -5,10 +5,10 @@
 #include "tlscert.h"
 #include "buf.h"
 #include "control.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +17,6 @@
 
 /* days from 0000-01-01 (BearSSL's X.509 epoch) to 1970-01-01 */
 #define X509_UNIX_EPOCH_DAYS 719528
-
-static int fail(char *err, size_t emax, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t emax, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (emax) vsnprintf(err, emax, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int service_ok(const char *s)
 {
@@ -71,19 +61,19 @@ int tls_paths(const char *service, char *cert, size_t cmax, char *key, size_t km
 static int read_file(const char *path, struct buf *b, char *err, size_t emax)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) return fail(err, emax, "%s: %s", path, strerror(errno));
+	if (fd < 0) return fail_msg(err, emax, "%s: %s", path, strerror(errno));
 	b->max = TLS_FILE_MAX;
 	for (;;) {
 		if (buf_ready(b, 4096) < 0) {
 			close(fd);
-			return fail(err, emax, "%s: larger than %d bytes", path, TLS_FILE_MAX);
+			return fail_msg(err, emax, "%s: larger than %d bytes", path, TLS_FILE_MAX);
 		}
 		ssize_t n = read(fd, b->s + b->len, 4096);
 		if (n < 0 && errno == EINTR) continue;
 		if (n < 0) {
 			int e = errno;
 			close(fd);
-			return fail(err, emax, "%s: %s", path, strerror(e));
+			return fail_msg(err, emax, "%s: %s", path, strerror(e));
 		}
 		if (n == 0) break;
 		b->len += (size_t)n;
@@ -133,17 +123,17 @@ static int pem_each(const char *path, const struct buf *data,
 				break;
 			case BR_PEM_END_OBJ:
 				inobj = 0;
-				if (der.max == 1) rc = fail(err, emax, "%s: PEM object too large", path);
+				if (der.max == 1) rc = fail_msg(err, emax, "%s: PEM object too large", path);
 				else rc = fn(arg, name, &der, err, emax);
 				wipe_buf(&der);
 				break;
 			case BR_PEM_ERROR:
-				rc = fail(err, emax, "%s: malformed PEM", path);
+				rc = fail_msg(err, emax, "%s: malformed PEM", path);
 				break;
 			}
 		}
 	}
-	if (rc == 0 && inobj) rc = fail(err, emax, "%s: truncated PEM object", path);
+	if (rc == 0 && inobj) rc = fail_msg(err, emax, "%s: truncated PEM object", path);
 	wipe_buf(&der);
 	explicit_bzero(&pc, sizeof pc);
 	return rc;
@@ -153,9 +143,9 @@ static int take_cert(void *arg, const char *name, struct buf *der, char *err, si
 {
 	struct tls_creds *c = arg;
 	if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0) return 0;
-	if (c->chain_len == TLS_CHAIN_MAX) return fail(err, emax, "more than %d certificates", TLS_CHAIN_MAX);
+	if (c->chain_len == TLS_CHAIN_MAX) return fail_msg(err, emax, "more than %d certificates", TLS_CHAIN_MAX);
 	unsigned char *d = malloc(der->len ? der->len : 1);
-	if (!d) return fail(err, emax, "out of memory");
+	if (!d) return fail_msg(err, emax, "out of memory");
 	memcpy(d, der->s, der->len);
 	c->chain[c->chain_len].data = d;
 	c->chain[c->chain_len].data_len = der->len;
@@ -171,14 +161,14 @@ static int decode_server_cert(struct tls_creds *c, const char *path, char *err, 
 	br_x509_decoder_init(&dc, NULL, NULL);
 	br_x509_decoder_push(&dc, c->chain[0].data, c->chain[0].data_len);
 	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
-	if (!pk) return fail(err, emax, "%s: bad certificate (%s)", path,
+	if (!pk) return fail_msg(err, emax, "%s: bad certificate (%s)", path,
 	                     tls_error_text(br_x509_decoder_last_error(&dc), e, sizeof e));
 	c->cert_key_type = pk->key_type;
 	c->issuer_key_type = br_x509_decoder_get_signer_key_type(&dc);
 	c->pub.key_type = pk->key_type;
 	if (pk->key_type == BR_KEYTYPE_RSA) {
 		const br_rsa_public_key *r = &pk->key.rsa;
-		if (r->nlen + r->elen > sizeof c->pub_data) return fail(err, emax, "%s: RSA key too large", path);
+		if (r->nlen + r->elen > sizeof c->pub_data) return fail_msg(err, emax, "%s: RSA key too large", path);
 		memcpy(c->pub_data, r->n, r->nlen);
 		memcpy(c->pub_data + r->nlen, r->e, r->elen);
 		c->pub.key.rsa.n = c->pub_data;
@@ -187,13 +177,13 @@ static int decode_server_cert(struct tls_creds *c, const char *path, char *err, 
 		c->pub.key.rsa.elen = r->elen;
 	} else if (pk->key_type == BR_KEYTYPE_EC) {
 		const br_ec_public_key *q = &pk->key.ec;
-		if (q->qlen > sizeof c->pub_data) return fail(err, emax, "%s: EC key too large", path);
+		if (q->qlen > sizeof c->pub_data) return fail_msg(err, emax, "%s: EC key too large", path);
 		memcpy(c->pub_data, q->q, q->qlen);
 		c->pub.key.ec.curve = q->curve;
 		c->pub.key.ec.q = c->pub_data;
 		c->pub.key.ec.qlen = q->qlen;
 	} else {
-		return fail(err, emax, "%s: certificate key is neither RSA nor EC", path);
+		return fail_msg(err, emax, "%s: certificate key is neither RSA nor EC", path);
 	}
 	c->not_before = ((long long)dc.notbefore_days - X509_UNIX_EPOCH_DAYS) * 86400 + dc.notbefore_seconds;
 	c->not_after = ((long long)dc.notafter_days - X509_UNIX_EPOCH_DAYS) * 86400 + dc.notafter_seconds;
@@ -207,7 +197,7 @@ int tls_load_cert(struct tls_creds *c, const char *path, char *err, size_t emax)
 	if (read_file(path, &data, err, emax) < 0) return -1;
 	int rc = pem_each(path, &data, take_cert, c, err, emax);
 	buf_free(&data);
-	if (rc == 0 && c->chain_len == 0) rc = fail(err, emax, "%s: no certificate in the file", path);
+	if (rc == 0 && c->chain_len == 0) rc = fail_msg(err, emax, "%s: no certificate in the file", path);
 	if (rc == 0) rc = decode_server_cert(c, path, err, emax);
 	if (rc < 0) tls_creds_free(c);
 	return rc;
@@ -216,10 +206,10 @@ int tls_load_cert(struct tls_creds *c, const char *path, char *err, size_t emax)
 int tls_key_file_ok(const char *path, char *err, size_t emax)
 {
 	struct stat st;
-	if (stat(path, &st) < 0) return fail(err, emax, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode)) return fail(err, emax, "%s: not a regular file", path);
+	if (stat(path, &st) < 0) return fail_msg(err, emax, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode)) return fail_msg(err, emax, "%s: not a regular file", path);
 	if (st.st_mode & (S_IROTH | S_IWOTH))
-		return fail(err, emax, "%s: private key is accessible by others (mode %04o): chmod 600 it",
+		return fail_msg(err, emax, "%s: private key is accessible by others (mode %04o): chmod 600 it",
 		            path, (unsigned)(st.st_mode & 07777));
 	/* readability is not checked here: the key is often readable only by
 	 * yubin-tlsd's group (setgid), not by the program asking */
@@ -236,15 +226,15 @@ static int take_key(void *arg, const char *name, struct buf *der, char *err, siz
 	struct keyctx *k = arg;
 	char e[64];
 	if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0)
-		return fail(err, emax, "%s: the private key is encrypted (a passphrase cannot be entered)", k->path);
+		return fail_msg(err, emax, "%s: the private key is encrypted (a passphrase cannot be entered)", k->path);
 	if (strcmp(name, "RSA PRIVATE KEY") != 0 && strcmp(name, "EC PRIVATE KEY") != 0 &&
 	    strcmp(name, "PRIVATE KEY") != 0)
 		return 0;
-	if (k->c->have_key) return fail(err, emax, "%s: more than one private key", k->path);
+	if (k->c->have_key) return fail_msg(err, emax, "%s: more than one private key", k->path);
 	br_skey_decoder_init(&k->c->skey);
 	br_skey_decoder_push(&k->c->skey, der->s, der->len);
 	int r = br_skey_decoder_last_error(&k->c->skey);
-	if (r) return fail(err, emax, "%s: bad private key (%s)", k->path, tls_error_text(r, e, sizeof e));
+	if (r) return fail_msg(err, emax, "%s: bad private key (%s)", k->path, tls_error_text(r, e, sizeof e));
 	k->c->have_key = 1;
 	return 0;
 }
@@ -256,7 +246,7 @@ int tls_load_key(struct tls_creds *c, const char *path, char *err, size_t emax)
 	if (read_file(path, &data, err, emax) < 0) { wipe_buf(&data); return -1; }
 	int rc = pem_each(path, &data, take_key, &k, err, emax);
 	wipe_buf(&data);
-	if (rc == 0 && !c->have_key) rc = fail(err, emax, "%s: no private key in the file", path);
+	if (rc == 0 && !c->have_key) rc = fail_msg(err, emax, "%s: no private key in the file", path);
 	if (rc < 0) {
 		explicit_bzero(&c->skey, sizeof c->skey);
 		c->have_key = 0;
@@ -364,7 +354,7 @@ static int take_anchor(void *arg, const char *name, struct buf *der, char *err, 
 	if (a->n == a->cap) {
 		size_t nc = a->cap ? a->cap * 2 : 64;
 		br_x509_trust_anchor *t = realloc(a->ta, nc * sizeof *t);
-		if (!t) { buf_free(&dn); return fail(err, emax, "out of memory"); }
+		if (!t) { buf_free(&dn); return fail_msg(err, emax, "out of memory"); }
 		a->ta = t;
 		a->cap = nc;
 	}
@@ -386,7 +376,7 @@ int tls_load_anchors(const char *path, br_x509_trust_anchor **ta, size_t *n, cha
 	if (read_file(path, &data, err, emax) < 0) return -1;
 	int rc = pem_each(path, &data, take_anchor, &a, err, emax);
 	buf_free(&data);
-	if (rc == 0 && a.n == 0) rc = fail(err, emax, "%s: no usable CA certificate", path);
+	if (rc == 0 && a.n == 0) rc = fail_msg(err, emax, "%s: no usable CA certificate", path);
 	*ta = a.ta;
 	*n = a.n;
 	return rc;
