@@ -11,17 +11,6 @@
 
 #include <ctype.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 static void check_path(const char *in, size_t n, int allow_empty)
 {
 	struct buf a = BUF_INIT, b = BUF_INIT;

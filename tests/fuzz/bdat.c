@@ -15,17 +15,6 @@
 
 #include <limits.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 /* decode each sequence by its lead byte's length and check the value */
 static int reference_valid(const unsigned char *p, size_t n)
 {

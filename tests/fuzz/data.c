@@ -9,9 +9,6 @@
 #include "fuzz.h"
 #include "../../src/smtpd/data.c"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* what smtpd's other files provide, reduced to what DATA needs */
 static const char *forbid_bare = "yes";
 static long long hop_limit = 50, header_limit = 102400;
@@ -38,7 +35,7 @@ void log_reject(struct session *s, const char *qid, const char *stage, const cha
 }
 
 /* the queue writer: every qclient.o symbol, so the real one is not linked */
-static struct buf queued;
+static struct buf queued = { 0, 0, 0, 1 << 26 };
 int qenv_add(struct buf *env, char type, const char *value) { (void)env; (void)type; (void)value; return 0; }
 int qenv_add_rcpt(struct buf *env, const char *a, const char *n, const char *o)
 {
@@ -68,15 +65,6 @@ const char *authcheck_spool(struct authcheck *a, const char *p, size_t n) { (voi
 int authcheck_end(struct session *s, struct authcheck *a, const char *qid) { (void)s; (void)a; (void)qid; return 0; }
 void authcheck_free(struct authcheck *a) { (void)a; }
 int prog_path(char *out, size_t max, const char *name) { (void)out; (void)max; (void)name; return -1; }
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	queued.max = 1 << 26;
-	return 0;
-}
 
 /* where the message must end: after the first CRLF "." CRLF, or 0 */
 static size_t expected_end(const uint8_t *p, size_t n)

@@ -53,6 +53,20 @@ __attribute__((unused)) static void fuzz_cleanup(void)
 	if (system(cmd) != 0) return;
 }
 
+/* libFuzzer's entry points: every target's setup is fuzz_setup (each
+ * target is its own program, so this definition is made once per target);
+ * the target defines LLVMFuzzerTestOneInput. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc; (void)argv;
+	fuzz_setup();
+	atexit(fuzz_cleanup);
+	return 0;
+}
+
 /* Input cursor: choices come from the front, pieces are separated by a
  * byte the caller names (a piece never includes the separator). */
 struct fin {

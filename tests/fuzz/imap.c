@@ -16,9 +16,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* what search.c needs from the rest of yubin-imap; parsing touches none */
 void bad(struct session *s, const char *text) { (void)s; (void)text; }
 void no(struct session *s, const char *text) { (void)s; (void)text; }
@@ -39,14 +36,6 @@ int message_head(struct folder *f, struct msg *m, const char **h, size_t *hlen)
 void message_free(struct message *msg) { (void)msg; }
 uint64_t message_vsize(struct folder *f, struct msg *m) { (void)f; (void)m; return 0; }
 int message_internaldate(struct folder *f, struct msg *m, time_t *t) { (void)f; (void)m; *t = 0; return -1; }
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
 
 static int parse_value(struct imap_parser *ps, int depth);
 

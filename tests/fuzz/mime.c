@@ -12,17 +12,6 @@
 #include "imapparse.h"
 #include "mime.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 /* one IMAP response value: ( ... ), NIL, number, "quoted", {n}CRLF literal */
 static void well_formed(struct buf *b)
 {

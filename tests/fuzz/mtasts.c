@@ -11,17 +11,6 @@
 
 #include <ctype.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 static struct sts_policy p, q;
 static char body[STS_BODY_MAX];
 static char file[STS_BODY_MAX + 256];

@@ -9,17 +9,6 @@
 #include "qclient.h"
 #include "qfile.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 static void value_ok(const char *v)
 {
 	FUZZ_ASSERT(v != NULL);

@@ -9,17 +9,6 @@
 #include "fuzz.h"
 #include "sasl.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 static void login_ok(const char *login, size_t max)
 {
 	size_t n = strnlen(login, max);

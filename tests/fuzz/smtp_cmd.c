@@ -17,17 +17,6 @@
 #include <strings.h>
 #include <sys/mman.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 static void no_controls(const struct buf *b)
 {
 	for (size_t i = 0; i < b->len; i++) FUZZ_ASSERT((unsigned char)b->s[i] >= 32 && b->s[i] != 127);

@@ -15,17 +15,6 @@
 
 #include <fcntl.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc; (void)argv;
-	fuzz_setup();
-	atexit(fuzz_cleanup);
-	return 0;
-}
-
 /* write atomically (a new inode each time, so caches see a new file) */
 static void put_file(const char *path, const uint8_t *p, size_t n)
 {
