@@ -16,29 +16,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED:-$top/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
-for p in yubin-run yubin-smtpd yubin-anvil yubin-queue yubin-qmgr yubin-local yubin-user; do
-	[ -x "$top/bin/$p" ] || { echo "anvil.sh: bin/$p missing (run make)" >&2; exit 111; }
-done
+. "$top/bench/lib/instance.sh"
+bench_need anvil.sh yubin-run yubin-smtpd yubin-anvil yubin-queue yubin-qmgr yubin-local yubin-user
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || {
 	echo "anvil.sh: smtp-source missing (Debian package postfix)" >&2; exit 111; }
 
-tmp=$(mktemp -d /var/tmp/yubin-bench-anvil.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
+bench_start anvil.sh
 smtp=$((base + 25))
-export YUBIN_ROOT=$root
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run_pid=$!
-cleanup() {
-	kill -TERM "$run_pid" 2>/dev/null || true
-	wait "$run_pid" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && echo "anvil.sh: kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
 for _ in $(seq 600); do
-	grep -q 'yubin-run: ready' "$tmp/run.out" 2>/dev/null && [ -S "$root/queue/public/anvil" ] && break
-	kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/run.out" >&2; exit 111; }
+	[ -S "$root/queue/public/anvil" ] && break
 	sleep 0.1
 done
 [ -S "$root/queue/public/anvil" ] || { echo "anvil.sh: yubin-anvil not listening" >&2; exit 111; }

@@ -19,30 +19,11 @@ shared=${SHARED:-$top/../shared}
 count=${1:-2000}
 size=${2:-4096}
 big=${3:-20000}
-for p in yubin-run yubin-imapd yubin-imap yubin-checkpassword yubin-map; do
-	[ -x "$top/bin/$p" ] || { echo "imap: bin/$p missing (run make)" >&2; exit 111; }
-done
+. "$top/bench/lib/instance.sh"
+bench_need imap yubin-run yubin-imapd yubin-imap yubin-checkpassword yubin-map
 
-tmp=$(mktemp -d /var/tmp/yubin-bench-imap.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
+bench_start imap
 imap=$((base + 143))
-export YUBIN_ROOT=$root
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run_pid=$!
-cleanup() {
-	kill -TERM "$run_pid" 2>/dev/null || true
-	wait "$run_pid" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && echo "imap: kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-for _ in $(seq 600); do
-	grep -q 'yubin-run: ready' "$tmp/run.out" 2>/dev/null && break
-	kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/run.out" >&2; exit 111; }
-	sleep 0.1
-done
-grep -q 'yubin-run: ready' "$tmp/run.out" || { echo "imap: yubin-run not ready" >&2; exit 111; }
 
 # The reference stores {PLAIN} passwords, so its logins cost no hashing;
 # yubin-user's yescrypt costs ~0.1 s per login here. By default bench@ gets

@@ -86,19 +86,13 @@ printf 'RESULT name=%s msgs=%d writers=%d size=%d secs=%.2f msgs_per_s=%.1f fsyn
 	"$name" "$n" "$writers" "$size" "$secs" "$rate" "$fsyncs"
 }
 
-tmp=$(mktemp -d /var/tmp/yubin-bench-local.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run=$!
-trap 'kill $run 2>/dev/null; wait $run 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do grep -q "yubin-run: ready" "$tmp/run.out" && break; sleep 0.2; done
+. "$top/bench/lib/instance.sh"
+bench_start local-delivery
 echo bench | YUBIN_ROOT=$root "$top/bin/yubin-user" add bench@example.test 2>/dev/null
 printf 'Subject: first\n\nx\n' | YUBIN_ROOT=$root "$top/bin/sendmail" bench@example.test
 box=$root/mail/example.test/bench
 for _ in $(seq 100); do [ -d "$box/new" ] && break; sleep 0.1; done
-measure yubin_local "$box" "env YUBIN_ROOT=$root $top/bin/sendmail" "$run"
+measure yubin_local "$box" "env YUBIN_ROOT=$root $top/bin/sendmail" "$run_pid"
 
 ref=/var/tmp/refmail/example.test/bench
 master=$(cat /var/spool/postfix/pid/master.pid 2>/dev/null | tr -d ' ' || true)

@@ -16,30 +16,11 @@ shared=${SHARED:-$top/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
 count=${1:-2000}
 size=${2:-4096}
-for p in yubin-run yubin-pop3d yubin-pop3 yubin-checkpassword yubin-user; do
-	[ -x "$top/bin/$p" ] || { echo "pop3-fetch: bin/$p missing (run make)" >&2; exit 111; }
-done
+. "$top/bench/lib/instance.sh"
+bench_need pop3-fetch yubin-run yubin-pop3d yubin-pop3 yubin-checkpassword yubin-user
 
-tmp=$(mktemp -d /var/tmp/yubin-bench-pop3.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
+bench_start pop3-fetch
 pop3=$((base + 110))
-export YUBIN_ROOT=$root
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run_pid=$!
-cleanup() {
-	kill -TERM "$run_pid" 2>/dev/null || true
-	wait "$run_pid" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && echo "pop3-fetch: kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-for _ in $(seq 600); do
-	grep -q 'yubin-run: ready' "$tmp/run.out" 2>/dev/null && break
-	kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/run.out" >&2; exit 111; }
-	sleep 0.1
-done
-grep -q 'yubin-run: ready' "$tmp/run.out" || { echo "pop3-fetch: yubin-run not ready" >&2; exit 111; }
 
 # The reference stores {PLAIN} passwords, so its logins cost no hashing;
 # yubin-user's yescrypt costs ~0.1 s per login here. By default bench@ gets

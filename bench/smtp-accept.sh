@@ -15,34 +15,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED:-$top/../shared}
 [ -d "$shared/bench" ] || shared=/work/shared
-for p in yubin-run yubin-smtpd yubin-queue yubin-qmgr yubin-local yubin-user; do
-	[ -x "$top/bin/$p" ] || { echo "smtp-accept: bin/$p missing (run make)" >&2; exit 111; }
-done
+. "$top/bench/lib/instance.sh"
+bench_need smtp-accept yubin-run yubin-smtpd yubin-queue yubin-qmgr yubin-local yubin-user
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || {
 	echo "smtp-accept: smtp-source missing (Debian package postfix)" >&2; exit 111; }
 
-tmp=$(mktemp -d /var/tmp/yubin-bench-smtp.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
-smtp=$((base + 25))
-export YUBIN_ROOT=$root
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run_pid=$!
 tcps_pid=
-cleanup() {
-	[ -n "$tcps_pid" ] && kill -TERM "$tcps_pid" 2>/dev/null || true
-	kill -TERM "$run_pid" 2>/dev/null || true
-	wait "$run_pid" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] && echo "smtp-accept: kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-for _ in $(seq 600); do
-	grep -q 'yubin-run: ready' "$tmp/run.out" 2>/dev/null && break
-	kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/run.out" >&2; exit 111; }
-	sleep 0.1
-done
-grep -q 'yubin-run: ready' "$tmp/run.out" || { echo "smtp-accept: yubin-run not ready" >&2; exit 111; }
+bench_before_stop='[ -n "$tcps_pid" ] && kill -TERM "$tcps_pid" 2>/dev/null'
+bench_start smtp-accept
+smtp=$((base + 25))
 
 echo bench | "$top/bin/yubin-user" add bench@example.test >/dev/null
 maildir=$root/mail/example.test/bench

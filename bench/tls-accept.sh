@@ -8,14 +8,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-2000} s=${2:-10}
-tmp=$(mktemp -d /var/tmp/yubin-bench-tls.XXXXXX)
-chmod 755 "$tmp"
-root=$tmp/inst
-base=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import yubintest; print(yubintest.free_base())' "$top/tests/lib")
-"$top/bin/yubin-run" --root "$root" --base-port "$base" > "$tmp/run.out" 2>&1 &
-run=$!
-trap 'kill $run 2>/dev/null; wait $run 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do grep -q "yubin-run: ready" "$tmp/run.out" && break; sleep 0.2; done
+. "$top/bench/lib/instance.sh"
+bench_start tls-accept
 # the peer keeps {PLAIN} passwords; give bench@ a cheap crypt hash (not yescrypt)
 hash=$(python3 -c 'import crypt; print(crypt.crypt("bench", crypt.mksalt(crypt.METHOD_SHA512)))' 2>/dev/null ||
 	openssl passwd -6 bench)
