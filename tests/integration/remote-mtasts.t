@@ -144,18 +144,7 @@ zone = [
 
 
 def start_dns(records, probe, want):
-    conf = netns.dnsmasq_conf(d, records)
-    p = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
-
-    def up():
-        try:
-            return socket.gethostbyname(probe) == want
-        except OSError:
-            return False
-    deadline = time.time() + 30
-    while not up() and time.time() < deadline:
-        time.sleep(0.1)
-    return p, up()
+    return netns.dnsmasq(netns.dnsmasq_conf(d, records), probe, want)
 
 
 dns, up = start_dns(zone, "mx.enf.test", "127.0.0.2")

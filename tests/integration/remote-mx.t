@@ -44,20 +44,8 @@ conf = netns.dnsmasq_conf(R.tmp, [
     "host-record=mx.idn.test,127.0.0.7",
     "mx-host=xn--r8jz45g.test,mx.idn.test,10",
 ])
-dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
-
-
-def dns_up():
-    try:
-        return socket.gethostbyname("mx1.pref.test") == "127.0.0.2"
-    except OSError:
-        return False
-
-
-deadline = time.time() + 30
-while not dns_up() and time.time() < deadline:
-    time.sleep(0.1)
-t.ok(dns_up(), "dnsmasq answers inside the namespace")
+dns, up = netns.dnsmasq(conf, "mx1.pref.test", "127.0.0.2")
+t.ok(up, "dnsmasq answers inside the namespace")
 
 sinks = {ip: Sink(host=ip, port=25) for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.5")}
 sinks["127.0.0.7"] = Sink(host="127.0.0.7", port=25, caps=("PIPELINING", "8BITMIME", "SMTPUTF8"))

@@ -7,9 +7,9 @@ never touched) and starts dnsmasq there as the only name server.
     netns.enter(__file__)                  # returns only inside the namespace
     netns.local_resolver(tmp)              # lo up; resolv.conf -> 127.0.0.1
     conf = netns.dnsmasq_conf(tmp, ["host-record=mx.a.test,127.0.0.2", ...])
-    dns = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
+    dns, up = netns.dnsmasq(conf, "mx.a.test", "127.0.0.2")
 """
-import os, shutil, subprocess, sys
+import os, shutil, socket, subprocess, sys, time
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
 
@@ -60,3 +60,18 @@ def dnsmasq_conf(tmp, records, name="dnsmasq.conf"):
                 "local=/test/\nuser=root\npid-file=\n")
         f.write("".join(line + "\n" for line in records))
     return conf
+
+
+def dnsmasq(conf, probe, want, timeout=30):
+    """start dnsmasq on conf; (process, True once probe resolves to want)"""
+    p = subprocess.Popen(["dnsmasq", "-k", "-C", conf], stderr=subprocess.DEVNULL)
+
+    def up():
+        try:
+            return socket.gethostbyname(probe) == want
+        except OSError:
+            return False
+    deadline = time.time() + timeout
+    while not up() and time.time() < deadline:
+        time.sleep(0.1)
+    return p, up()
