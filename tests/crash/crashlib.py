@@ -3,20 +3,14 @@
 small SMTP client that reports exactly which messages got their 250."""
 import os, socket
 
+from yubintest import processes
+
 
 def descendants(root):
     """{pid: program name} of every process below root (not root itself)"""
     kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        ppid = int(st.rsplit(")", 1)[1].split()[1])
-        kids.setdefault(ppid, []).append(int(d))
+    for pid, ppid, _ in processes():
+        kids.setdefault(ppid, []).append(pid)
     out, todo = {}, list(kids.get(root, []))
     while todo:
         pid = todo.pop()

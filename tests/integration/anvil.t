@@ -9,7 +9,7 @@ accepted, a warning is logged, and the limits are back once yubin-run has
 restarted it."""
 import imaplib, os, poplib, signal, smtplib, shutil, socket, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, wait_for
+from yubintest import Tap, Instance, BIN, children, wait_for
 
 t = Tap()
 for p in ("yubin-run", "yubin-smtpd", "yubin-anvil", "yubin-pop3d", "yubin-imapd"):
@@ -53,19 +53,8 @@ def mail_codes(y, src, n, rcpts=1):
 
 
 def anvil_pid(y):
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        comm = st[st.index("(") + 1:st.rindex(")")]
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if comm == "yubin-anvil" and ppid == y.proc.pid:
-            return int(d)
-    return None
+    found = children(y.proc.pid, "yubin-anvil")
+    return found[0] if found else None
 
 
 def listening(y):

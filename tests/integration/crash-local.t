@@ -6,6 +6,7 @@ end up in the Maildir exactly once (counted by Message-ID), and the queue
 must drain: nothing lost, nothing stuck, nothing twice."""
 import os, re, signal, subprocess, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import yubintest
 from yubintest import Tap, Instance, BIN, maildir_messages, wait_for
 
 N, WRITERS, KILLS = 500, 5, 8
@@ -39,19 +40,12 @@ def children(pid, name):
 
 def _children(pid):
     out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    for kid in yubintest.children(pid):
         try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read()
+            with open(f"/proc/{kid}/cmdline", "rb") as f:
+                out.append((kid, f.read()))
         except OSError:
             continue
-        ppid = int(st.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            out.append((int(d), cmd))
     return out
 
 

@@ -8,25 +8,9 @@ connection; the same mode under systemd-socket-activate without --inetd
 (a .socket unit with Accept=no)."""
 import os, shutil, signal, smtplib, socket, ssl, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, wait_for, wait_messages
+from yubintest import Tap, Instance, BIN, children, wait_for, wait_messages
 
 t = Tap()
-
-
-def children(pid):
-    """pids whose parent is pid"""
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(p))
-    return out
 
 
 def comm(pid):
@@ -38,7 +22,7 @@ def comm(pid):
 
 
 def pool_of(y):
-    found = [p for p in children(y.proc.pid) if comm(p) == "yubin-smtpd"]
+    found = children(y.proc.pid, "yubin-smtpd")
     return found[0] if found else None
 
 

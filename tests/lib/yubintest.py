@@ -200,3 +200,24 @@ def wait_messages(path, count, timeout=30):
     """wait until the Maildir holds at least count messages; returns them"""
     wait_for(lambda: len(maildir_messages(path)) >= count, timeout)
     return maildir_messages(path)
+
+
+def processes():
+    """[(pid, parent pid, program name)] of every process, from /proc"""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rindex(")") + 2:].split()
+        out.append((int(d), int(rest[1]), st[st.index("(") + 1:st.rindex(")")]))
+    return out
+
+
+def children(pid, name=None):
+    """pids whose parent is pid (and whose program name is name, if given)"""
+    return [p for p, pp, comm in processes() if pp == pid and (name is None or comm == name)]
