@@ -272,17 +272,25 @@ yubin_setup() {
 	wait "$run" 2>/dev/null || true
 }
 
-# yubin_run MODE COUNT DIR: one warm-up message, then COUNT in MODE
-yubin_run() {
-	local mode=$1 count=$2 d=$3 base have
+# yubin_start DIR: yubin-run under callgrind (one output file per process
+# in DIR) on a free base port; sets base and run, returns once it is ready
+yubin_start() {
+	local d=$1
 	mkdir -p "$d"; chmod 1777 "$d"
 	base=$(free_base)
 	"${as_user[@]}" env YUBIN_ROOT="$yroot" "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
 		"$tmp/yubin/bin/yubin-run" --root "$yroot" --base-port "$base" > "$d/run.out" 2>&1 &
-	local run=$!
+	run=$!
 	pids+=("$run")
-	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && break; sleep 0.1; done
-	grep -q 'yubin-run: ready' "$d/run.out" || { say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2; return 1; }
+	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && return 0; sleep 0.1; done
+	say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2
+	return 1
+}
+
+# yubin_run MODE COUNT DIR: one warm-up message, then COUNT in MODE
+yubin_run() {
+	local mode=$1 count=$2 d=$3 base have run
+	yubin_start "$d" || return 1
 	have=$(count_new "$ymail")
 	send session $((base + 25)) 1 bench@example.test "$ymail" $((have + 1))
 	[ "$count" = 0 ] || send "$mode" $((base + 25)) "$count" bench@example.test "$ymail" $((have + 1 + count))
@@ -296,15 +304,8 @@ yubin_run() {
 # yubin_mbox_run pop3|imap COUNT DIR: a warm-up session (the first one
 # moves new/ to cur/), then one that RETRs / FETCHes COUNT messages
 yubin_mbox_run() {
-	local proto=$1 count=$2 d=$3 base port
-	mkdir -p "$d"; chmod 1777 "$d"
-	base=$(free_base)
-	"${as_user[@]}" env YUBIN_ROOT="$yroot" "${vg[@]}" --callgrind-out-file="$d/cg.%p" \
-		"$tmp/yubin/bin/yubin-run" --root "$yroot" --base-port "$base" > "$d/run.out" 2>&1 &
-	local run=$!
-	pids+=("$run")
-	for _ in $(seq 1200); do grep -q 'yubin-run: ready' "$d/run.out" && break; sleep 0.1; done
-	grep -q 'yubin-run: ready' "$d/run.out" || { say "yubin-run not ready"; grep -v '^==' "$d/run.out" >&2; return 1; }
+	local proto=$1 count=$2 d=$3 base port run
+	yubin_start "$d" || return 1
 	port=$((base + 110))
 	[ "$proto" = pop3 ] || port=$((base + 143))
 	"$proto" "$port" bench@example.test bench 0
