@@ -5,6 +5,7 @@
  *   yubinq  the queue: yubin-queue (setuid) and yubin-qmgr
  *   yubinr  remote delivery (member of group yubinq to read queue files)
  *   yubinv  owner of the virtual mailboxes (control/virtual_user)
+ *   yubint  (a group) the TLS key's: yubin-tlsd alone has it
  * When not root, nothing changes: every program runs as the invoker. */
 #ifndef YUBIN_PRIV_H
 #define YUBIN_PRIV_H
@@ -13,6 +14,7 @@
 #define USER_QUEUE "yubinq"
 #define USER_REMOTE "yubinr"
 #define USER_VIRTUAL "yubinv"
+#define TLS_KEY_GROUP "yubint"
 
 /* As root: become user (its groups from /etc/group, then gid, then uid)
  * and check that root cannot be regained. Not root: does nothing.

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,10 @@ static void on_child(int sig) { (void)sig; }
 static struct worker *workers;
 static size_t nworkers;
 static int status_fd = -1;   /* pool: read end; worker: write end */
+
+/* NULL for a daemon's own socket (serve_socket): a control/ change then
+ * reloads the settings instead of exec'ing the program again */
+static char **exec_argv;
 
 /* in a worker */
 static int in_worker;
@@ -128,6 +133,7 @@ static void take_connection(int conn, const struct sockaddr_storage *peer)
 	struct sockaddr_storage local;
 	socklen_t len = sizeof local;
 	if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+	if (conn <= 1 && (conn = fcntl(conn, F_DUPFD_CLOEXEC, 3)) < 0) _exit(EXIT_TEMP);
 	if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0) _exit(EXIT_TEMP);
 	close(conn);
 	export_address("TCPREMOTEIP", "TCPREMOTEPORT", peer);
@@ -137,15 +143,16 @@ static void take_connection(int conn, const struct sockaddr_storage *peer)
 	unsetenv("TCPREMOTEINFO");
 }
 
-/* the connection's end as the client sees it; fds 0 and 1 stay valid */
+/* the connection's end as the client sees it; fds 0 and 1 stay valid
+ * (a session may have closed them already: /dev/null may land on 0) */
 static void drop_connection(void)
 {
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0) _exit(0);
-	close(nul);
+	if (nul > 1) close(nul);
 }
 
-__attribute__((noreturn)) static void worker(char **argv, void (*session)(void), const sigset_t *mask)
+__attribute__((noreturn)) static void worker(void (*session)(void), const sigset_t *mask)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigaction(SIGTERM, &dfl, NULL);
@@ -185,10 +192,14 @@ __attribute__((noreturn)) static void worker(char **argv, void (*session)(void),
 		if (control_changed()) {
 			/* settings changed under this worker's caches: a fresh
 			 * process, started as tcpserver would, serves this client */
-			close(LISTEN_FD);
-			execv("/proc/self/exe", argv);
-			log_sys("cannot restart myself for new settings");
-			_exit(EXIT_TEMP);
+			if (!exec_argv) {
+				control_reload();
+			} else {
+				close(LISTEN_FD);
+				execv("/proc/self/exe", exec_argv);
+				log_sys("cannot restart myself for new settings");
+				_exit(EXIT_TEMP);
+			}
 		}
 		uses = uses + 1;
 		if (setjmp(next_session) == 0) {
@@ -242,6 +253,12 @@ static void log_listening(size_t limit)
 	socklen_t len = sizeof ss;
 	char ip[INET6_ADDRSTRLEN], port[8];
 	if (getsockname(LISTEN_FD, (struct sockaddr *)&ss, &len) < 0) ss.ss_family = AF_UNSPEC;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+		log_msg("accepting connections on %.*s, at most %zu at once",
+		        (int)strnlen(sun->sun_path, sizeof sun->sun_path), sun->sun_path, limit);
+		return;
+	}
 	format_address(&ss, ip, sizeof ip, port, sizeof port);
 	log_msg("accepting connections on %s:%s, at most %zu at once", ip, port, limit);
 }
@@ -255,14 +272,8 @@ static void std_fds_open(void)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) die_sys(EXIT_TEMP, "/dev/null");
 }
 
-void serve(char **argv, void (*session)(void))
+__attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 {
-	if (!given_socket()) {
-		session();
-		exit(0);
-	}
-	std_fds_open();
-	size_t limit = process_limit();
 	workers = calloc(limit, sizeof *workers);
 	int sp[2];
 	if (!workers) die_nomem();
@@ -302,7 +313,7 @@ void serve(char **argv, void (*session)(void))
 		if (pid == 0) {
 			close(sp[0]);
 			status_fd = sp[1];
-			worker(argv, session, &orig);
+			worker(session, &orig);
 		}
 		if (pid < 0) {
 			log_sys("cannot fork a worker");
@@ -311,4 +322,25 @@ void serve(char **argv, void (*session)(void))
 		}
 		workers[nworkers++] = (struct worker){ pid, 1 };
 	}
+}
+
+void serve(char **argv, void (*session)(void))
+{
+	if (!given_socket()) {
+		session();
+		exit(0);
+	}
+	std_fds_open();
+	exec_argv = argv;
+	pool(process_limit(), session);
+}
+
+void serve_socket(int listen_fd, size_t limit, void (*session)(void))
+{
+	std_fds_open();
+	if (listen_fd != LISTEN_FD) {
+		if (dup2(listen_fd, LISTEN_FD) < 0) die_sys(EXIT_TEMP, "dup2");
+		close(listen_fd);
+	}
+	pool(limit ? limit : process_limit(), session);
 }

@@ -29,11 +29,19 @@
 #ifndef YUBIN_SERVE_H
 #define YUBIN_SERVE_H
 
+#include <stddef.h>
+
 /* Without a listening socket: runs session() once and exits. With one:
  * never returns in this process; workers call session() once per
  * connection. argv is what the program was started with (for the exec
  * after a control/ change). */
 void serve(char **argv, void (*session)(void)) __attribute__((noreturn));
+
+/* The same pool on a listening socket the program opened itself (a daemon
+ * such as yubin-tlsd -d on its Unix socket): at most limit workers (0:
+ * as serve()), and a control/ change reloads the workers' settings rather
+ * than exec'ing the program. Never returns. */
+void serve_socket(int listen_fd, size_t limit, void (*session)(void)) __attribute__((noreturn));
 
 /* End the current session: back to the worker's accept loop when
  * reusable and the worker may take another, else _exit(code). The

@@ -1,15 +1,18 @@
 /* starttls.h — TLS for the protocol programs (smtpd, submission, pop3d,
  * imapd) without the private key ever entering their memory.
  *
- * tls_start_server() spawns bin/yubin-tlsd on the client socket; yubin-tlsd
- * reads the certificate and key (at every connection, so a renewed
- * certificate needs no reload), does the TLS 1.2 handshake with BearSSL
- * (ECDHE with AES-GCM or ChaCha20-Poly1305, server preference), reports the
- * result on a status pipe and then relays plaintext <-> TLS. The caller's
- * in/out fds are replaced (dup2, same numbers) by pipes to yubin-tlsd, so an
- * rbuf/wbuf on them keeps working after the switch. Cost: one extra
- * posix_spawn (about 1.5 ms here) and one small process (~ 40 KiB of
- * BearSSL buffers) only for connections that use TLS; none for the rest.
+ * tls_start_server() hands the client socket to the TLS service,
+ * `yubin-tlsd -d` on queue/public/tlsd (SCM_RIGHTS; src/tlsd/daemon.c),
+ * or, when that is not running, spawns bin/yubin-tlsd on it. Either way
+ * yubin-tlsd checks the certificate and key (at every connection, so a
+ * renewed certificate needs no reload), does the TLS 1.2 handshake with
+ * BearSSL (ECDHE with AES-GCM or ChaCha20-Poly1305, server preference),
+ * reports the result and then relays plaintext <-> TLS. The caller's
+ * in/out fds are replaced (dup2, same numbers) by the plaintext
+ * connection (a Unix socket from the service, pipes from a spawned one),
+ * so an rbuf/wbuf on them keeps working after the switch. The service
+ * costs no process start per connection; a spawn costs one (1.5-3 ms
+ * of CPU here) for each connection that uses TLS.
  *
  * service: the program's role, used for per-service files and the log:
  * "smtpd", "submission", "pop3d", "imapd" (control/SERVICE_tls_cert_file
@@ -40,6 +43,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define TLSD_SOCKET "queue/public/tlsd"   /* yubin-tlsd -d */
+
 /* 1 when TLS can be offered for service: a certificate is configured,
  * parses, is valid now, and the key file exists and is not accessible by
  * others (the caller need not be able to read it: yubin-tlsd may be setgid); the security level (SERVICE_tls_security_level if
@@ -51,10 +56,13 @@
 int tls_available(const char *service);
 
 /* Start TLS on *in / *out (the client socket; may be the same fd). On
- * success returns 0, *in and *out are plaintext pipes (normally the same
- * fd numbers as before) and info holds e.g. "TLSv1.2 with cipher
- * ECDHE-ECDSA-AES128-GCM-SHA256". On failure returns -1, info holds the
- * reason, and the session should end (the socket is no longer usable). */
+ * success *in and *out are plaintext (normally the same fd numbers as
+ * before), info holds e.g. "TLSv1.2 with cipher
+ * ECDHE-ECDSA-AES128-GCM-SHA256", and the result is 0 when the TLS
+ * service took the connection, 1 when a spawned yubin-tlsd child did (the
+ * caller's process then has a child that ends with the connection). On
+ * failure returns -1, info holds the reason, and the session should end
+ * (the socket is no longer usable). */
 int tls_start_server(const char *service, int *in, int *out, char *info, size_t max);
 
 /* The spawn both sides share (tlsclient.h too): yubin-tlsd ARGS with

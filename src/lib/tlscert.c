@@ -297,6 +297,14 @@ int tls_key_matches(const struct tls_creds *c)
 	return 0;
 }
 
+int tls_file_unchanged(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino && a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 void tls_creds_free(struct tls_creds *c)
 {
 	for (size_t i = 0; i < c->chain_len; i++) free(c->chain[i].data);

@@ -45,6 +45,11 @@ int tls_key_file_ok(const char *path, char *err, size_t emax);
 int tls_load_key(struct tls_creds *c, const char *path, char *err, size_t emax);
 /* 1 when the private key belongs to the certificate's public key */
 int tls_key_matches(const struct tls_creds *c);
+/* 1 when two stats of a certificate or key file describe the same file
+ * with the same contents and permissions (a renewal, a replacement or a
+ * chmod makes it 0): cached credentials may then be used again. */
+#include <sys/stat.h>
+int tls_file_unchanged(const struct stat *a, const struct stat *b);
 /* Free the chain and wipe the key. */
 void tls_creds_free(struct tls_creds *c);
 

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	supervise_start("yubin-queue", "-d"); /* the injector: no exec per message */
 	supervise_start("yubin-qmgr", NULL);
 	supervise_start("yubin-anvil", NULL); /* per-client limits; smtpd serves without it */
+	supervise_start("yubin-tlsd", "-d");  /* TLS without a process start per connection */
 	listeners_start();
 	printf("yubin-run: ready\n");
 	fflush(stdout);

@@ -19,7 +19,8 @@ struct session S;
 static const char *program_name;
 
 /* a session's memory goes with it, so the next one served by the same
- * worker (serve.h) starts from nothing, as a new process would */
+ * worker (serve.h) starts from nothing, as a new process would
+ * (session_end has wiped what an AUTH exchange went through) */
 static void forget(struct session *s)
 {
 	transaction_reset(s);

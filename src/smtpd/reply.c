@@ -117,10 +117,18 @@ void session_end(struct session *s, int code)
 	else
 		log_msg("disconnect from %s%s commands=%lu/%lu", client_name(s), stats, ok_total, total);
 	anvil_close(); /* anvil counts this connection until its socket closes */
-	/* Postfix reuses smtpd processes for every client; we reuse one only
-	 * after a plain port-25 session, so no password and no TLS state is
-	 * ever in a process that serves the next client */
-	serve_session_end(code, s->role == ROLE_SMTPD && !s->tls && !s->auth_seen);
+	if (s->auth_seen) {
+		/* the credentials came through these buffers (login.c wipes its
+		 * own); the worker may serve another client next */
+		explicit_bzero(s->in, sizeof *s->in);
+		explicit_bzero(s->line, (size_t)s->line_limit + 1);
+	}
+	/* As Postfix's smtpd, a worker serves the next client after any
+	 * session: TLS state never enters this process (yubin-tlsd has it)
+	 * and main.c wipes what carried a password before the next client's
+	 * first byte. Only a session whose TLS a spawned yubin-tlsd child
+	 * carried ends its worker, which need not wait for that child. */
+	serve_session_end(code, !s->tls_child);
 }
 
 void io_failed(struct session *s, int status)

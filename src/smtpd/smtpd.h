@@ -36,6 +36,7 @@ struct session {
 	unsigned auth_failures;
 	int auth_seen;        /* an AUTH command came: credentials passed through memory */
 	int tls;
+	int tls_child;        /* TLS by a spawned yubin-tlsd, our child, not the service */
 	char tls_info[160];
 
 	/* the transaction */

@@ -1,6 +1,6 @@
 /* tls.c — STARTTLS (RFC 3207) and implicit TLS (port 465, RFC 8314)
  * through starttls.h: yubin-tlsd holds the key and does the handshake;
- * this process only ever sees plaintext pipes on the same fds.
+ * this process only ever sees plaintext on the same fds.
  * Against STARTTLS injection (CVE-2011-0411) whatever the client sent
  * after STARTTLS in plaintext is thrown away unanswered, and every bit of
  * SMTP state is forgotten: the client must say EHLO again. */
@@ -35,10 +35,12 @@ static void start(struct session *s)
 	char info[sizeof s->tls_info];
 	int in = s->infd, out = s->outfd;
 	info[0] = 0;
-	if (tls_start_server(service_name(s), &in, &out, info, sizeof info) < 0) {
+	int how = tls_start_server(service_name(s), &in, &out, info, sizeof info);
+	if (how < 0) {
 		log_msg("TLS handshake failed with %s: %s", client_name(s), info[0] ? info : "unknown reason");
 		session_end(s, 0);
 	}
+	s->tls_child = how > 0;
 	s->infd = in;
 	s->outfd = out;
 	rbuf_init(s->in, in, s->in->timeout_ms);

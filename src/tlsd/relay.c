@@ -23,6 +23,15 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* the plaintext to the program ends: with the daemon, app_out is the same
+ * socket as app_in on another fd, so closing it alone would not tell the
+ * program; a shutdown does (on a pipe it fails harmlessly) */
+static void close_app_out(struct relay *r)
+{
+	if (r->app_out >= 0) (void)shutdown(r->app_out, SHUT_WR);
+	close_fd(&r->app_out);
+}
+
 /* the program is gone or done: send what it wrote, then close_notify */
 static void app_closed(br_ssl_engine_context *eng, struct relay *r)
 {
@@ -48,7 +57,7 @@ static int move(br_ssl_engine_context *eng, struct relay *r, const struct pollfd
 		buf = br_ssl_engine_recvapp_buf(eng, &len);
 		n = buf ? write(r->app_out, buf, len) : 0;
 		if (n > 0) br_ssl_engine_recvapp_ack(eng, (size_t)n);
-		else if (n < 0 && !again()) { close_fd(&r->app_out); app_closed(eng, r); }
+		else if (n < 0 && !again()) { close_app_out(r); app_closed(eng, r); }
 	}
 	if (slot[1] >= 0 && p[slot[1]].revents && r->net_in >= 0) {    /* client -> records */
 		buf = br_ssl_engine_recvrec_buf(eng, &len);
@@ -91,7 +100,7 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 			r->on_ready(eng, r->arg);
 		}
 		/* the client is gone and everything it sent was delivered */
-		if (r->net_in < 0 && r->app_out >= 0 && !(st & BR_SSL_RECVAPP)) close_fd(&r->app_out);
+		if (r->net_in < 0 && r->app_out >= 0 && !(st & BR_SSL_RECVAPP)) close_app_out(r);
 		/* the program is gone and close_notify is out: done */
 		if (r->app_in < 0 && r->ready && !(st & BR_SSL_SENDREC)) break;
 
@@ -111,7 +120,7 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 		if (k == 0) { r->timed_out = 1; break; }
 		if (move(eng, r, p, slot) < 0) break;
 	}
-	close_fd(&r->app_out);
+	close_app_out(r);
 	close_fd(&r->app_in);
 	return r->io_error ? r->io_error : br_ssl_engine_last_error(eng);
 }

@@ -2,7 +2,7 @@
  * "full" profiles: TLS 1.2 only, ECDHE key exchange, AES-GCM and
  * ChaCha20-Poly1305 only, our preference order (AES-128-GCM first: AES-NI
  * makes it the cheapest here), and only the suites the key can sign for.
- * The certificate and key are read at every start, so a renewed
+ * The certificate and key are checked at every handshake, so a renewed
  * certificate is used by the next connection without any reload. */
 #include "control.h"
 #include "log.h"
@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const uint16_t rsa_suites[] = {
@@ -59,25 +60,24 @@ static int server_setup(br_ssl_server_context *sc, const struct tls_creds *c,
 	return br_ssl_server_reset(sc) ? 0 : -1;
 }
 
+/* The credentials last loaded and the stats of the files they came from.
+ * A spawned yubin-tlsd loads them once; a daemon worker (daemon.c) keeps
+ * them for handshake after handshake and loads them again as soon as
+ * either file changes, so a renewed certificate still needs no reload.
+ * The files are stat'ed before they are read: a change during the load
+ * then shows at the next handshake instead of hiding behind new stats. */
+static struct {
+	char cert[4096], key[4096];
+	struct stat cst, kst;
+	int loaded;
+} cached;
 static struct tls_creds creds;
 static br_ssl_server_context sc;
 static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 
-/* certificate and key for service, checked as tls_check_files() does */
-static int load(const char *service, char *err, size_t emax)
+static int load(const char *cert, const char *key, char *err, size_t emax)
 {
-	char cert[4096], key[4096];
-	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
-	if (p <= 0) {
-		snprintf(err, emax, p ? "bad service name %s" : "no certificate configured (smtpd_tls_cert_file)", service);
-		return -1;
-	}
 	if (tls_load_cert(&creds, cert, err, emax) < 0) return -1;
-	time_t now = time(NULL);
-	if (now > creds.not_after || now < creds.not_before) {
-		snprintf(err, emax, "%s: certificate expired or not yet valid", cert);
-		return -1;
-	}
 	if (tls_key_file_ok(key, err, emax) < 0 || tls_load_key(&creds, key, err, emax) < 0) return -1;
 	if (!tls_key_matches(&creds)) {
 		snprintf(err, emax, "%s: private key does not match the certificate %s", key, cert);
@@ -86,10 +86,44 @@ static int load(const char *service, char *err, size_t emax)
 	return 0;
 }
 
-int server_main(const char *service)
+/* certificate and key for service, checked as tls_check_files() does */
+static int creds_for(const char *service, char *err, size_t emax)
+{
+	char cert[sizeof cached.cert], key[sizeof cached.key];
+	struct stat cst, kst;
+	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
+	if (p <= 0) {
+		snprintf(err, emax, p ? "bad service name %s" : "no certificate configured (smtpd_tls_cert_file)", service);
+		return -1;
+	}
+	if (stat(cert, &cst) < 0) memset(&cst, 0, sizeof cst);
+	if (stat(key, &kst) < 0) memset(&kst, 0, sizeof kst);
+	if (!cached.loaded || strcmp(cert, cached.cert) != 0 || strcmp(key, cached.key) != 0 ||
+	    !tls_file_unchanged(&cst, &cached.cst) || !tls_file_unchanged(&kst, &cached.kst)) {
+		if (cached.loaded) tls_creds_free(&creds);
+		cached.loaded = 0;
+		if (load(cert, key, err, emax) < 0) {
+			tls_creds_free(&creds);
+			return -1;
+		}
+		memcpy(cached.cert, cert, sizeof cert);
+		memcpy(cached.key, key, sizeof key);
+		cached.cst = cst;
+		cached.kst = kst;
+		cached.loaded = 1;
+	}
+	time_t now = time(NULL);
+	if (now > creds.not_after || now < creds.not_before) {
+		snprintf(err, emax, "%s: certificate expired or not yet valid", cert);
+		return -1;
+	}
+	return 0;
+}
+
+int server_session(const char *service, int net_in, int net_out, int app_in, int app_out)
 {
 	char err[8448] = "", e[64];
-	if (load(service, err, sizeof err) < 0 || server_setup(&sc, &creds, iobuf, sizeof iobuf) < 0) {
+	if (creds_for(service, err, sizeof err) < 0 || server_setup(&sc, &creds, iobuf, sizeof iobuf) < 0) {
 		if (!err[0]) snprintf(err, sizeof err, "BearSSL refused the configuration");
 		log_msg("TLS unavailable: service=%s rip=%s: %s", service, peer(), err);
 		status("fail", err);
@@ -97,12 +131,15 @@ int server_main(const char *service)
 	}
 	long long t = control_time("smtpd_timeout");
 	struct relay r = {
-		.net_in = 0, .net_out = 1, .app_in = FD_APP_IN, .app_out = FD_APP_OUT,
+		.net_in = net_in, .net_out = net_out, .app_in = app_in, .app_out = app_out,
 		.handshake_timeout_ms = t > 0 && t < 3600 ? (int)t * 1000 : 300000,
 		.on_ready = on_ready,
 	};
 	int rc = relay_run(&sc.eng, &r);
-	tls_creds_free(&creds);
+	/* a daemon worker serves another client next: nothing of this one's
+	 * plaintext (a password, say) or session keys stays behind */
+	explicit_bzero(iobuf, sizeof iobuf);
+	explicit_bzero(&sc, sizeof sc);
 	if (!r.ready) {
 		const char *why = r.timed_out ? "timeout" : tls_error_text(rc, e, sizeof e);
 		log_msg("TLS handshake failed: service=%s rip=%s: %s", service, peer(), why);

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """The worker pool of serve.h, as yubin-run runs it (the listening socket on
 fd 3, LISTEN_FDS=1): a yubin-smtpd worker serves plain port-25 sessions back
-to back, with no fd or memory growth; a session with TLS or AUTH ends its
-worker; a change in control/ applies at the very next connection; max_use
+to back, with no fd or memory growth; after a session with TLS and AUTH it
+serves the next client with no password left in its memory or in the TLS
+service's; a change in control/ applies at the very next connection; max_use
 retires a worker; kill -9 of a worker or of the pool loses no later
 connection; the same mode under systemd-socket-activate without --inetd
 (a .socket unit with Accept=no)."""
-import os, shutil, signal, smtplib, socket, ssl, subprocess, sys, time
+import base64, os, shutil, signal, smtplib, socket, ssl, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, children, wait_for, wait_messages
+from yubintest import Tap, Instance, BIN, children, processes, wait_for, wait_messages
 
 t = Tap()
 
@@ -62,6 +63,42 @@ def session(y, body=b"Subject: pool\r\n\r\nhi\r\n", keep=None):
     return w
 
 
+GOOD, BAD = "Pool-Secret-7q2x", "Wrong-Secret-9k4v"
+
+
+def plain_b64(password):
+    return base64.b64encode(b"\0pool@example.test\0" + password.encode())
+
+
+SECRETS = [x.encode() for x in (GOOD, BAD)] + [plain_b64(x) for x in (GOOD, BAD)]
+
+
+def memory_has(pid, needles):
+    """which of needles are in pid's writable memory (root only)"""
+    found = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("rw"):
+                continue
+            a, b = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(a)
+                data = mem.read(b - a)
+            except OSError:
+                continue
+            found.update(n for n in needles if n in data)
+    return sorted(found)
+
+
+def idle(pid):
+    """no connection on pid's fds 0 and 1 (it waits in accept)"""
+    try:
+        return not any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:") for fd in (0, 1))
+    except OSError:
+        return False
+
+
 def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -76,6 +113,8 @@ def rss_kb(pid):
 
 with Instance() as y:
     box = y.maildir("demo@example.test")
+    # before any worker starts: a control/ change makes workers exec anew
+    y.run("yubin-user", "add", "pool@example.test", input=(GOOD + "\n").encode())
     pool = pool_of(y)
     t.ok(pool is not None, "yubin-run runs one yubin-smtpd pool on the smtp socket")
 
@@ -103,29 +142,43 @@ with Instance() as y:
              f"{rss_after} KiB -> {rss_kb(first)} KiB")
     t.ok(wait_messages(box, 41, 60), "all 41 messages delivered")
 
-    # STARTTLS: the worker ends with its session
-    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
-    s.ehlo("pool.example.org")
-    w = busy_worker(y, s)
+    # STARTTLS and AUTH: the worker serves the next client, and neither
+    # password (a refused and an accepted one) nor their base64 is left in
+    # the memory of the smtpd worker or of any yubin-tlsd worker
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
+    s.ehlo("pool.example.org")
+    w = busy_worker(y, s)
     s.starttls(context=ctx)
     s.ehlo("pool.example.org")
     s.sendmail("a@example.org", ["demo@example.test"], b"Subject: pool tls\r\n\r\nhi\r\n")
     s.quit()
-    t.ok(w is not None and wait_for(lambda: not os.path.exists(f"/proc/{w}") or comm(w) != "yubin-smtpd", 20),
-         "after a TLS session its worker exits (no TLS state outlives it)")
-
-    # AUTH (even one refused before it is looked at): the worker ends too,
-    # since the credentials passed through its memory
+    # the logins come last, so no later command overwrites what they left
     s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
     s.ehlo("pool.example.org")
-    w = busy_worker(y, s)
-    s.docmd("AUTH", "PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AHdyb25n")
+    w2 = busy_worker(y, s)
+    s.starttls(context=ctx)
+    s.ehlo("pool.example.org")
+    refused = s.docmd("AUTH", "PLAIN " + plain_b64(BAD).decode())[0]
+    s.login("pool@example.test", GOOD)
     s.quit()
-    t.ok(w is not None and wait_for(lambda: not os.path.exists(f"/proc/{w}") or comm(w) != "yubin-smtpd", 20),
-         "after an AUTH attempt its worker exits (no password outlives it)")
+    t.eq(refused, 535, "a wrong password over TLS is refused")
+    t.ok(w is not None and w2 is not None and
+         wait_for(lambda: all(x in children(pool_of(y), "yubin-smtpd") and idle(x) for x in (w, w2)), 20),
+         "after TLS sessions, with and without AUTH, their workers wait for the next client")
+    tlsd = [p for p, pp, name in processes() if name == "yubin-tlsd"]
+    t.ok(tlsd, "the TLS service (yubin-tlsd -d) runs", tlsd)
+    if os.geteuid() != 0:
+        t.skip("no password left in worker memory", "reading another process's memory needs root")
+    else:
+        # "yubin-" (the program name) proves the memory could be read at all
+        left = {p: memory_has(p, SECRETS + [b"yubin-"]) for p in [w2] + tlsd}
+        t.ok(all(v == [b"yubin-"] for v in left.values()),
+             "no password or its base64 is left in the smtpd worker or a yubin-tlsd", left)
+    ws = [session(y) for _ in range(6)]
+    t.ok(w2 in ws, "and it serves plain sessions again", f"{w2} not in {ws}")
 
     # a changed setting applies at the next connection, even in an idle worker
     session(y)
@@ -158,7 +211,7 @@ with Instance() as y:
     s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
     t.eq(s.noop()[0], 250, "and it serves the next connection")
     s.quit()
-    total = 41 + 1 + 1 + 1 + 7 + 1 + 1
+    total = 41 + 1 + 6 + 1 + 1 + 7 + 1 + 1
     t.ok(wait_messages(box, total, 60), f"every accepted message delivered ({total})")
 
     # a .socket unit with Accept=no: systemd-socket-activate without --inetd

@@ -122,6 +122,7 @@ with Instance() as y:
                  f"systemd-analyze verify {sock}.socket and @.service (the binary path aside)")
         t.eq(verify(["accept-no/yubin-smtpd.socket", "accept-no/yubin-smtpd.service"]), [],
              "systemd-analyze verify accept-no/yubin-smtpd.socket and .service")
+        t.eq(verify(["yubin-tlsd.service"]), [], "systemd-analyze verify yubin-tlsd.service")
     else:
         t.skip("systemd-analyze verify", "systemd-analyze is not installed")
 t.done()
