@@ -4,6 +4,7 @@
  * Every "no" path still computes one hash, so an unknown user costs the
  * same time as a wrong password. */
 #include "auth.h"
+#include "authcache.h"
 #include "cidr.h"
 #include "control.h"
 #include "log.h"
@@ -51,6 +52,18 @@ static int refuse(struct auth_result *r, enum auth_backend b, const char *reason
 	return 0;
 }
 
+/* password_check, or the answer authcache.h kept from a moment ago */
+static int checked_before(struct auth_result *r, const char *login, const char *password, const char *hash)
+{
+	if (authcache_hit(login, password, hash)) {
+		r->cached = 1;
+		return 1;
+	}
+	int ok = password_check(hash, password);
+	if (ok > 0) authcache_add(login, password, hash);
+	return ok;
+}
+
 static int check_virtual(const char *login, const char *password, struct auth_result *r)
 {
 	char key[SASL_LOGIN_MAX];
@@ -63,7 +76,7 @@ static int check_virtual(const char *login, const char *password, struct auth_re
 	explicit_bzero(key, sizeof key);
 	if (found < 0) { r->backend = AUTH_VIRTUAL; r->reason = "temporary failure"; return -1; }
 	if (found == 0) return refuse(r, AUTH_NONE, "unknown user", password);
-	int ok = password_check(hash, password);
+	int ok = checked_before(r, key, password, hash);
 	free(hash);
 	r->backend = AUTH_VIRTUAL;
 	r->reason = ok < 0 ? "temporary failure" : ok ? NULL : "bad password";
@@ -112,7 +125,7 @@ static int check_system(const char *login, const char *password, struct auth_res
 		return refuse(r, AUTH_SYSTEM, "shadow unreadable", password);
 	}
 	if (!hash_usable(hash)) return refuse(r, AUTH_SYSTEM, "locked account", password);
-	int ok = password_check(hash, password);
+	int ok = checked_before(r, login, password, hash);
 	r->backend = AUTH_SYSTEM;
 	r->reason = ok < 0 ? "temporary failure" : ok ? NULL : "bad password";
 	return ok;
@@ -244,6 +257,7 @@ int auth_verify(const char *login, const char *password, struct auth_result *r)
 	r->backend = AUTH_NONE;
 	r->reason = "unknown user";
 	r->helper = 0;
+	r->cached = 0;
 	if (!login[0] || strlen(login) >= SASL_LOGIN_MAX || strlen(password) >= SASL_PASSWORD_MAX)
 		return refuse(r, AUTH_NONE, "unknown user", "");
 	int res = strchr(login, '@') ? check_virtual(login, password, r)
@@ -274,8 +288,8 @@ int auth_check_mech(const char *login, const char *password, const char *service
 	if (!mech) mech = "-";
 	if (!client_ip) client_ip = auth_client_ip();
 	if (res == 1)
-		log_msg("auth ok: service=%s rip=%s user=<%s> mech=%s backend=%s",
-		        service, client_ip, user, mech, auth_backend_name(r.backend));
+		log_msg("auth ok: service=%s rip=%s user=<%s> mech=%s backend=%s%s",
+		        service, client_ip, user, mech, auth_backend_name(r.backend), r.cached ? " cache=hit" : "");
 	else
 		log_msg("auth failed: service=%s rip=%s user=<%s> mech=%s reason=%s",
 		        service, client_ip, user, mech, r.reason ? r.reason : "unknown");

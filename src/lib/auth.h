@@ -20,6 +20,7 @@
  * take the host from rip=, which always comes before the user field):
  *   auth failed: service=smtp rip=192.0.2.1 user=<bob@example.test> mech=PLAIN reason=bad password
  *   auth ok: service=imap rip=192.0.2.1 user=<bob@example.test> mech=LOGIN backend=virtual
+ * (" cache=hit" at the end when authcache.h answered, without crypt(3))
  * reasons: bad password, unknown user, locked account, expired account,
  * root login refused, shadow unreadable, checkpassword refused, temporary
  * failure. The user field has bytes outside 0x21-0x7e and '<' '>' replaced
@@ -35,6 +36,7 @@ struct auth_result {
 	enum auth_backend backend;   /* who decided */
 	const char *reason;          /* static text for the log when not ok */
 	int helper;                  /* decided by yubin-checkpassword --check */
+	int cached;                  /* ok from authcache.h, no crypt(3) this time */
 };
 
 /* 1 ok, 0 bad credentials, -1 temporary failure; logs nothing. */

@@ -58,6 +58,7 @@ const struct setting settings[] = {
 	B("smtpd_tls_auth_only", "yes", "offer AUTH only after TLS (loopback exempt when no)"),
 	B("broken_sasl_auth_clients", "no", "also advertise AUTH=LOGIN for old Outlook"),
 	I("smtpd_auth_failure_limit", "3", "failed AUTH attempts per connection before 421"),
+	T("auth_cache_ttl", "3600s", "how long a worker trusts a login it verified (0 = verify every time)"),
 	B("smtpd_sasl_authenticated_header", "no", "name the login in the Received header"),
 	S("smtpd_tls_cert_file", "", "PEM certificate chain, server first"),
 	S("smtpd_tls_key_file", "$smtpd_tls_cert_file", "PEM private key"),

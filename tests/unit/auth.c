@@ -55,6 +55,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/control", root);
 	mkdir(path, 0755);
 
+	put("auth_cache_ttl", "0\n", 0644);   /* every check a real one, until the cache's turn */
 	char *h = password_hash("s3cret pass");
 	ok(h != NULL, "hash made");
 	char users[512];
@@ -121,6 +122,32 @@ int main(void)
 	ok(sasl_begin(&s, "PLAIN", 5, "AGJvYkBleGFtcGxlLnRlc3QAczNjcmV0IHBhc3M=", 40, 1, chal, sizeof chal) == SASL_OK &&
 	   auth_verify(s.login, s.password, &r) == 1, "SASL PLAIN into auth_verify");
 	sasl_wipe(&s);
+
+	/* the verified-login cache (authcache.h) */
+	put("checkpassword", "", 0644);
+	put("auth_cache_ttl", "1h\n", 0644);
+	control_reload();
+	ok(auth_verify("bob@example.test", "s3cret pass", &r) == 1 && !r.cached, "cache: the first login runs crypt");
+	ok(auth_verify("bob@example.test", "s3cret pass", &r) == 1 && r.cached, "cache: the next one is a hit");
+	ok(auth_verify("BOB@example.test", "s3cret pass", &r) == 1 && r.cached, "cache: under the same lower-cased login");
+	ok(auth_verify("bob@example.test", "s3cret pasS", &r) == 0 && !r.cached, "cache: a wrong password is never a hit");
+	ok(logged("bob@example.test", "s3cret pass", "PLAIN", line, sizeof line) == 1 &&
+	   strstr(line, "auth ok: service=smtp rip=192.0.2.1 user=<bob@example.test> mech=PLAIN backend=virtual cache=hit\n"),
+	   "cache: the log line says cache=hit");
+	h = password_hash("new pass");
+	snprintf(users, sizeof users, "bob@example.test %s\n", h ? h : "x");
+	free(h);
+	put("users", users, 0600);
+	snprintf(path, sizeof path, "%s/control/users", root);
+	ok(table_compile(path) == 0, "cache: users table compiled with a new password");
+	ok(auth_verify("bob@example.test", "s3cret pass", &r) == 0, "cache: the old password fails at once");
+	ok(auth_verify("bob@example.test", "new pass", &r) == 1 && !r.cached, "cache: the new one is checked for real");
+	put("users", "alice@example.test x\n", 0600);
+	ok(table_compile(path) == 0 && auth_verify("bob@example.test", "new pass", &r) == 0 &&
+	   !strcmp(r.reason, "unknown user"), "cache: a removed user fails at once");
+	put("auth_cache_ttl", "0\n", 0644);
+	control_reload();
+	ok(auth_verify("alice@example.test", "x", &r) == 0, "cache: a locked hash never logs in");
 
 	snprintf(path, sizeof path, "rm -rf %s", root);
 	if (system(path) != 0) return 1;
