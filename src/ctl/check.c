@@ -29,8 +29,14 @@ static void problem(const char *fmt, const char *a, const char *b)
 	problems++;
 }
 
+/* the services mostly share their TLS files: each problem is said once */
 static void tls_line(const char *line)
 {
+	static char *seen[32];
+	static size_t nseen;
+	for (size_t i = 0; i < nseen; i++)
+		if (strcmp(seen[i], line) == 0) return;
+	if (nseen < sizeof seen / sizeof seen[0] && (seen[nseen] = strdup(line))) nseen++;
 	printf("yubin-ctl: %s\n", line);
 	if (strncmp(line, "warning:", 8) != 0) problems++;
 }

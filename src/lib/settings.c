@@ -62,6 +62,8 @@ const struct setting settings[] = {
 	B("smtpd_sasl_authenticated_header", "no", "name the login in the Received header"),
 	S("smtpd_tls_cert_file", "", "PEM certificate chain, server first"),
 	S("smtpd_tls_key_file", "$smtpd_tls_cert_file", "PEM private key"),
+	S("smtpd_tls_eccert_file", "", "optional second certificate chain; one pair RSA, the other EC, chosen per client"),
+	S("smtpd_tls_eckey_file", "$smtpd_tls_eccert_file", "PEM private key of smtpd_tls_eccert_file"),
 	S("smtpd_tls_security_level", "may", "none, may or encrypt"),
 	S("smtpd_sender_login_maps", "", "table: sender address -> logins allowed to use it"),
 	B("disable_plaintext_auth", "yes", "plain-text logins only over TLS or from loopback"),

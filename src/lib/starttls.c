@@ -287,13 +287,13 @@ fail:
 	return -1;
 }
 
-int tls_check_files(const char *service, tls_report_fn *report)
+/* the checks of tls_check_files() for one pair; *key_type gets the
+ * certificate's key type (0 when it cannot be read) */
+static int check_pair(const char *cert, const char *key, tls_report_fn *report, int *key_type)
 {
-	char cert[4096], key[4096], err[512], line[8448];
+	char err[512], line[8448];
 	int errors = 0;
-	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
-	if (p < 0) { report("bad service name or TLS file path too long"); return 1; }
-	if (p == 0) { report("warning: no certificate configured (smtpd_tls_cert_file): TLS is off"); return 0; }
+	*key_type = 0;
 	struct tls_creds *c = malloc(sizeof *c);
 	if (!c) { report("out of memory"); return 1; }
 	if (tls_load_cert(c, cert, err, sizeof err) < 0) {
@@ -301,6 +301,7 @@ int tls_check_files(const char *service, tls_report_fn *report)
 		free(c);
 		return 1;
 	}
+	*key_type = c->cert_key_type;
 	time_t now = time(NULL);
 	if (now > c->not_after) {
 		snprintf(line, sizeof line, "%s: certificate expired", cert);
@@ -335,5 +336,28 @@ int tls_check_files(const char *service, tls_report_fn *report)
 	}
 	tls_creds_free(c);
 	free(c);
+	return errors;
+}
+
+int tls_check_files(const char *service, tls_report_fn *report)
+{
+	char cert[4096], key[4096], eccert[4096], eckey[4096], line[8448];
+	int p = tls_paths(service, cert, sizeof cert, key, sizeof key);
+	int q = tls_ecpaths(service, eccert, sizeof eccert, eckey, sizeof eckey);
+	if (p < 0 || q < 0) { report("bad service name or TLS file path too long"); return 1; }
+	if (p == 0) {
+		report(q ? "warning: smtpd_tls_eccert_file is set but smtpd_tls_cert_file is not: TLS is off"
+		         : "warning: no certificate configured (smtpd_tls_cert_file): TLS is off");
+		return 0;
+	}
+	int kt, eckt = 0;
+	int errors = check_pair(cert, key, report, &kt);
+	if (q) errors += check_pair(eccert, eckey, report, &eckt);
+	if (kt && kt == eckt) {
+		snprintf(line, sizeof line, "%s and %s both have %s keys: one pair must be RSA, the other EC "
+		         "(the second is not used)", cert, eccert, kt == BR_KEYTYPE_RSA ? "RSA" : "EC");
+		report(line);
+		errors++;
+	}
 	return errors;
 }

@@ -37,24 +37,39 @@ static int resolve(const char *val, char *out, size_t max)
 	return 0;
 }
 
-int tls_paths(const char *service, char *cert, size_t cmax, char *key, size_t kmax)
+/* control/SERVICE_tls_CERT_file (with SERVICE_tls_KEY_file, else the
+ * certificate file) when the service sets it, else smtpd_tls_CERT_file */
+static int paths(const char *service, const char *cname, const char *kname,
+                 char *cert, size_t cmax, char *key, size_t kmax)
 {
-	char name[64];
+	char name[80];
 	const char *c, *k;
 	if (!service_ok(service)) return -1;
-	snprintf(name, sizeof name, "%s_tls_cert_file", service);
+	snprintf(name, sizeof name, "%s_tls_%s_file", service, cname);
 	if (strcmp(service, "smtpd") != 0 && control_is_set(name)) {
 		c = control_get(name);
-		snprintf(name, sizeof name, "%s_tls_key_file", service);
+		snprintf(name, sizeof name, "%s_tls_%s_file", service, kname);
 		k = control_is_set(name) ? control_get(name) : c;
 	} else {
-		c = control_get("smtpd_tls_cert_file");
-		k = control_get("smtpd_tls_key_file");
+		snprintf(name, sizeof name, "smtpd_tls_%s_file", cname);
+		c = control_get(name);
+		snprintf(name, sizeof name, "smtpd_tls_%s_file", kname);
+		k = control_get(name);
 	}
 	if (!*c) return 0;
 	if (!*k) k = c;
 	if (resolve(c, cert, cmax) < 0 || resolve(k, key, kmax) < 0) return -1;
 	return 1;
+}
+
+int tls_paths(const char *service, char *cert, size_t cmax, char *key, size_t kmax)
+{
+	return paths(service, "cert", "key", cert, cmax, key, kmax);
+}
+
+int tls_ecpaths(const char *service, char *cert, size_t cmax, char *key, size_t kmax)
+{
+	return paths(service, "eccert", "eckey", cert, cmax, key, kmax);
 }
 
 /* whole file into b (bounded) */

@@ -6,8 +6,10 @@
  *
  * Files: control/SERVICE_tls_cert_file and SERVICE_tls_key_file when set
  * (e.g. submission_tls_cert_file, imapd_tls_cert_file), else
- * smtpd_tls_cert_file / smtpd_tls_key_file. A relative path is relative to
- * $YUBIN_ROOT. Certificate file: PEM chain, server certificate first (other
+ * smtpd_tls_cert_file / smtpd_tls_key_file. The optional second pair
+ * (smtpd_tls_eccert_file / smtpd_tls_eckey_file, one RSA and one EC key
+ * between the two pairs) follows the same rule on its own, as Postfix's -o
+ * overrides do. A relative path is relative to $YUBIN_ROOT. Certificate file: PEM chain, server certificate first (other
  * PEM objects such as a key are skipped). Key file: RSA or EC key in
  * PKCS#1 ("RSA PRIVATE KEY"), SEC1 ("EC PRIVATE KEY") or PKCS#8
  * ("PRIVATE KEY") PEM; unencrypted; not readable by others. */
@@ -35,6 +37,8 @@ struct tls_creds {
 /* Resolve the two paths for a service. 1: configured; 0: no certificate
  * configured (TLS off); -1: a path too long or a bad service name. */
 int tls_paths(const char *service, char *cert, size_t cmax, char *key, size_t kmax);
+/* The same for the second pair (SERVICE_tls_eccert_file, ...). */
+int tls_ecpaths(const char *service, char *cert, size_t cmax, char *key, size_t kmax);
 /* Parse the chain into c (which it zeroes first). 0, or -1 with err set. */
 int tls_load_cert(struct tls_creds *c, const char *path, char *err, size_t emax);
 /* Metadata check of the key file: a regular file with no access for
