@@ -17,6 +17,8 @@ hash=$(python3 -c 'import crypt; print(crypt.crypt("bench", crypt.mksalt(crypt.M
 	openssl passwd -6 bench)
 printf 'bench@example.test %s\n' "$hash" >> "$root/control/users"
 YUBIN_ROOT=$root "$top/bin/yubin-map" "$root/control/users"
+# AUTH_CACHE_TTL=0: every login runs crypt(3) (auth_cache_ttl; default 1h)
+[ -z "${AUTH_CACHE_TTL:-}" ] || echo "$AUTH_CACHE_TTL" > "$root/control/auth_cache_ttl"
 python3 "$top/bench/tls-accept.py" yubin_tls "127.0.0.1:$((base + 587))" bench@example.test bench bench@example.test "$n" "$s" "$run_pid"
 if (exec 3<>/dev/tcp/127.0.0.1/20587) 2>/dev/null; then
 	# the peer's trees: Postfix's master and Dovecot's (its auth serves the logins)

@@ -1,10 +1,16 @@
-/* relay.c — the BearSSL engine loop: poll exactly the fds the engine's
- * state asks for (records to send, records wanted, plaintext to deliver,
- * room for plaintext), move bytes with single non-blocking reads/writes,
- * and end cleanly: the program closing its pipe sends close_notify; the
- * client closing delivers what is left and then EOF to the program.
- * Before the handshake completes the wait is bounded; afterwards idle
- * timeouts are the protocol program's business. */
+/* relay.c — the BearSSL engine loop between the client socket and the
+ * protocol program, ending cleanly: the program closing its side sends
+ * close_notify; the client closing delivers what is left and then EOF to
+ * the program. Before the handshake completes the wait is bounded;
+ * afterwards idle timeouts are the protocol program's business.
+ *
+ * System calls are what a TLS connection costs here (each ~1 us, plus the
+ * wakeups), so: records arrive through a read-ahead buffer, one read for
+ * whatever the socket holds, where BearSSL alone would ask for each
+ * record's 5-byte header and its body separately; and output (records to
+ * the client, plaintext to the program) is written at once, with a poll
+ * only when a write would block. poll() is called only when nothing can
+ * move without waiting. */
 #include "tlsd.h"
 
 #include <errno.h>
@@ -12,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,41 +47,93 @@ static void app_closed(br_ssl_engine_context *eng, struct relay *r)
 	br_ssl_engine_close(eng);
 }
 
-/* one pass of I/O for whichever fds poll reported; -1: the connection is
- * unusable (r->io_error says why) */
-static int move(br_ssl_engine_context *eng, struct relay *r, const struct pollfd *p, const int *slot)
+/* bytes read from the client and not yet taken by the engine */
+struct inbuf {
+	unsigned char data[16384];
+	size_t pos, len;
+};
+
+/* Everything that can move without waiting. Returns 1 when something
+ * moved, 0 when all of it must wait (*out_blocked / *app_blocked say
+ * which writes), -1 when the connection is unusable (r->io_error). */
+static int move(br_ssl_engine_context *eng, struct relay *r, struct inbuf *in, int *out_blocked,
+                int *app_blocked)
 {
+	unsigned st = br_ssl_engine_current_state(eng);
 	unsigned char *buf;
 	size_t len;
 	ssize_t n;
-	if (slot[0] >= 0 && p[slot[0]].revents) {               /* records -> client */
+	if ((st & BR_SSL_SENDREC) && !*out_blocked) {               /* records -> client */
 		buf = br_ssl_engine_sendrec_buf(eng, &len);
-		n = buf ? write(r->net_out, buf, len) : 0;
-		if (n > 0) br_ssl_engine_sendrec_ack(eng, (size_t)n);
-		else if (n < 0 && !again()) { r->io_error = BR_ERR_IO; return -1; }
+		n = write(r->net_out, buf, len);
+		if (n > 0) { br_ssl_engine_sendrec_ack(eng, (size_t)n); return 1; }
+		if (n < 0 && !again()) { r->io_error = BR_ERR_IO; return -1; }
+		*out_blocked = 1;
 	}
-	if (slot[2] >= 0 && p[slot[2]].revents && r->app_out >= 0) {   /* plaintext -> program */
+	if ((st & BR_SSL_RECVAPP) && r->app_out >= 0 && !*app_blocked) {   /* plaintext -> program */
 		buf = br_ssl_engine_recvapp_buf(eng, &len);
-		n = buf ? write(r->app_out, buf, len) : 0;
-		if (n > 0) br_ssl_engine_recvapp_ack(eng, (size_t)n);
-		else if (n < 0 && !again()) { close_app_out(r); app_closed(eng, r); }
+		n = write(r->app_out, buf, len);
+		if (n > 0) { br_ssl_engine_recvapp_ack(eng, (size_t)n); return 1; }
+		if (n < 0 && !again()) { close_app_out(r); app_closed(eng, r); return 1; }
+		*app_blocked = 1;
 	}
-	if (slot[1] >= 0 && p[slot[1]].revents && r->net_in >= 0) {    /* client -> records */
+	if ((st & BR_SSL_RECVREC) && in->pos < in->len) {           /* buffered records -> engine */
 		buf = br_ssl_engine_recvrec_buf(eng, &len);
-		n = buf ? read(r->net_in, buf, len) : 0;
-		if (n > 0) br_ssl_engine_recvrec_ack(eng, (size_t)n);
-		else if (n == 0 || !again()) {
+		size_t k = in->len - in->pos < len ? in->len - in->pos : len;
+		memcpy(buf, in->data + in->pos, k);
+		in->pos += k;
+		br_ssl_engine_recvrec_ack(eng, k);
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait for what the engine's state asks for and do the reads that poll
+ * allows. 0 to go on, -1 to stop. */
+static int wait_and_read(br_ssl_engine_context *eng, struct relay *r, struct inbuf *in, int *out_blocked,
+                         int *app_blocked)
+{
+	unsigned st = br_ssl_engine_current_state(eng);
+	struct pollfd p[4];
+	int slot[4] = { -1, -1, -1, -1 }, n = 0;
+	if ((st & BR_SSL_SENDREC) && *out_blocked) { slot[0] = n; p[n++] = (struct pollfd){ r->net_out, POLLOUT, 0 }; }
+	if ((st & BR_SSL_RECVREC) && r->net_in >= 0 && in->pos == in->len) {
+		slot[1] = n;
+		p[n++] = (struct pollfd){ r->net_in, POLLIN, 0 };
+	}
+	if ((st & BR_SSL_RECVAPP) && r->app_out >= 0 && *app_blocked) {
+		slot[2] = n;
+		p[n++] = (struct pollfd){ r->app_out, POLLOUT, 0 };
+	}
+	if ((st & BR_SSL_SENDAPP) && r->app_in >= 0) { slot[3] = n; p[n++] = (struct pollfd){ r->app_in, POLLIN, 0 }; }
+	if (n == 0) {
+		if (!r->ready) r->io_error = BR_ERR_IO;
+		return -1;
+	}
+	int k = poll(p, (nfds_t)n, r->ready ? -1 : r->handshake_timeout_ms);
+	if (k < 0 && errno == EINTR) return 0;
+	if (k < 0) { r->io_error = BR_ERR_IO; return -1; }
+	if (k == 0) { r->timed_out = 1; return -1; }
+	if (slot[0] >= 0 && p[slot[0]].revents) *out_blocked = 0;
+	if (slot[2] >= 0 && p[slot[2]].revents) *app_blocked = 0;
+	if (slot[1] >= 0 && p[slot[1]].revents) {                   /* client -> read-ahead */
+		ssize_t got = read(r->net_in, in->data, sizeof in->data);
+		if (got > 0) {
+			in->pos = 0;
+			in->len = (size_t)got;
+		} else if (got == 0 || !again()) {
 			close_fd(&r->net_in);
 			if (!r->ready) { r->io_error = BR_ERR_IO; return -1; }
 		}
 	}
-	if (slot[3] >= 0 && p[slot[3]].revents && r->app_in >= 0) {    /* program -> plaintext */
-		buf = br_ssl_engine_sendapp_buf(eng, &len);
-		n = buf ? read(r->app_in, buf, len) : -1;
-		if (n > 0) {
-			br_ssl_engine_sendapp_ack(eng, (size_t)n);
+	if (slot[3] >= 0 && p[slot[3]].revents && r->app_in >= 0) {   /* program -> plaintext */
+		size_t len;
+		unsigned char *buf = br_ssl_engine_sendapp_buf(eng, &len);
+		ssize_t got = buf ? read(r->app_in, buf, len) : -1;
+		if (got > 0) {
+			br_ssl_engine_sendapp_ack(eng, (size_t)got);
 			br_ssl_engine_flush(eng, 0);
-		} else if (n == 0 || !again()) {
+		} else if (got == 0 || !again()) {
 			app_closed(eng, r);
 		}
 	}
@@ -86,12 +145,14 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 	int fds[4] = { r->net_in, r->net_out, r->app_in, r->app_out };
 	for (int i = 0; i < 4; i++) {
 		int fl = fcntl(fds[i], F_GETFL);
-		if (fl >= 0) fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
+		if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
 	}
 	/* records go out as soon as they are complete: with Nagle, a flight
 	 * of small handshake records waits for the peer's delayed ACK */
 	int one = 1;
 	(void)setsockopt(r->net_out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct inbuf in = { .pos = 0, .len = 0 };
+	int out_blocked = 0, app_blocked = 0;
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) break;
@@ -100,26 +161,15 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 			r->on_ready(eng, r->arg);
 		}
 		/* the client is gone and everything it sent was delivered */
-		if (r->net_in < 0 && r->app_out >= 0 && !(st & BR_SSL_RECVAPP)) close_app_out(r);
+		if (r->net_in < 0 && in.pos == in.len && r->app_out >= 0 && !(st & BR_SSL_RECVAPP)) close_app_out(r);
 		/* the program is gone and close_notify is out: done */
 		if (r->app_in < 0 && r->ready && !(st & BR_SSL_SENDREC)) break;
-
-		struct pollfd p[4];
-		int slot[4] = { -1, -1, -1, -1 }, n = 0;
-		if (st & BR_SSL_SENDREC) { slot[0] = n; p[n++] = (struct pollfd){ r->net_out, POLLOUT, 0 }; }
-		if ((st & BR_SSL_RECVREC) && r->net_in >= 0) { slot[1] = n; p[n++] = (struct pollfd){ r->net_in, POLLIN, 0 }; }
-		if ((st & BR_SSL_RECVAPP) && r->app_out >= 0) { slot[2] = n; p[n++] = (struct pollfd){ r->app_out, POLLOUT, 0 }; }
-		if ((st & BR_SSL_SENDAPP) && r->app_in >= 0) { slot[3] = n; p[n++] = (struct pollfd){ r->app_in, POLLIN, 0 }; }
-		if (n == 0) {
-			if (!r->ready) r->io_error = BR_ERR_IO;
-			break;
-		}
-		int k = poll(p, (nfds_t)n, r->ready ? -1 : r->handshake_timeout_ms);
-		if (k < 0 && errno == EINTR) continue;
-		if (k < 0) { r->io_error = BR_ERR_IO; break; }
-		if (k == 0) { r->timed_out = 1; break; }
-		if (move(eng, r, p, slot) < 0) break;
+		int m = move(eng, r, &in, &out_blocked, &app_blocked);
+		if (m < 0) break;
+		if (m > 0) continue;
+		if (wait_and_read(eng, r, &in, &out_blocked, &app_blocked) < 0) break;
 	}
+	explicit_bzero(in.data, sizeof in.data);
 	close_app_out(r);
 	close_fd(&r->app_in);
 	return r->io_error ? r->io_error : br_ssl_engine_last_error(eng);
