@@ -180,8 +180,11 @@ with Instance() as y:
         left = {p: memory_has(p, SECRETS + [b"yubin-"]) for p in [w2] + tlsd}
         t.ok(all(v == [b"yubin-"] for v in left.values()),
              "no password or its base64 is left in the smtpd worker or a yubin-tlsd", left)
-    ws = [session(y) for _ in range(6)]
-    t.ok(w2 in ws, "and it serves plain sessions again", f"{w2} not in {ws}")
+    # idle workers race for each connection: try until w2 wins one
+    again = []
+    while w2 not in again and len(again) < 40:
+        again.append(session(y))
+    t.ok(w2 in again, "and it serves plain sessions again", f"{w2} not in {again}")
 
     # a changed setting applies at the next connection, even in an idle worker
     session(y)
@@ -214,7 +217,7 @@ with Instance() as y:
     s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
     t.eq(s.noop()[0], 250, "and it serves the next connection")
     s.quit()
-    total = 41 + 1 + 6 + 1 + 1 + 7 + 1 + 1
+    total = 41 + 1 + len(again) + 1 + 1 + 7 + 1 + 1
     t.ok(wait_messages(box, total, 60), f"every accepted message delivered ({total})")
 
     # a .socket unit with Accept=no: systemd-socket-activate without --inetd
