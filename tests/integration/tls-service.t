@@ -4,8 +4,8 @@ tls_start_server() drives it: a connection to queue/public/tlsd, the request
 "SERVICE\\0IP\\0" with the client's socket attached, the status line, then
 plaintext both ways over that connection. Handshake and relay, endings from
 either side, worker reuse, a renewed certificate served at the next
-handshake, malformed requests refused with the service still sound, no
-certificate; and yubin-smtpd's STARTTLS through the service and, when it is
+handshake, malformed requests refused with the service still sound, kill -9
+of a busy worker, no certificate; and yubin-smtpd's STARTTLS through the service and, when it is
 not running, through a spawned yubin-tlsd."""
 import os, shutil, signal, smtplib, socket, ssl, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
@@ -191,6 +191,40 @@ os.close(r)
 os.close(w)
 h = Handoff()
 t.ok(h.status.startswith("ok ") and pool.poll() is None, "after all that the next handoff works", h.status)
+if isinstance(h.tls, ssl.SSLSocket):
+    h.tls.close()
+h.prog.close()
+
+# kill -9 of a worker in the middle of a session: both ends see the
+# connection end, and the service serves the next one
+h = Handoff()
+before = set(workers(pool))
+h.tls.sendall(b"NOOP\r\n")
+h.prog.recv(100)
+victim = None
+for w in before:
+    try:
+        # the busy worker holds the client's TCP socket beside the Unix one
+        links = [os.readlink(f"/proc/{w}/fd/{fd}") for fd in os.listdir(f"/proc/{w}/fd")]
+    except OSError:
+        continue
+    if sum(l.startswith("socket:") for l in links) >= 4:
+        victim = w
+if victim:
+    os.kill(victim, signal.SIGKILL)
+try:
+    end = h.prog.recv(100)
+except OSError:
+    end = b""
+try:
+    tls_end = h.tls.recv(100)
+except (ssl.SSLError, OSError):
+    tls_end = b""
+t.ok(victim is not None and end == b"" and tls_end == b"", "kill -9 of a busy worker: the program and the client see the end",
+     (victim, end, tls_end))
+h.prog.close()
+h = Handoff()
+t.ok(h.status.startswith("ok ") and pool.poll() is None, "and the next handoff works", h.status)
 if isinstance(h.tls, ssl.SSLSocket):
     h.tls.close()
 h.prog.close()
