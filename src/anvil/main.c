@@ -9,6 +9,7 @@
 #include "control.h"
 #include "log.h"
 #include "priv.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -18,8 +19,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define EVENTS 64
@@ -33,26 +32,11 @@ struct conn {
 static volatile sig_atomic_t stopping;
 static void on_term(int sig) { (void)sig; stopping = 1; }
 
+/* the network programs run as yubind: the socket is theirs alone */
 static int listen_socket(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (root_path(sun.sun_path, sizeof sun.sun_path, ANVIL_SOCKET) < 0)
-		die(EXIT_TEMP, "%s: path too long for a socket", yubin_root());
-	int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ls < 0) die_sys(EXIT_TEMP, "socket");
-	unlink(sun.sun_path);
-	mode_t old = umask(077);
-	if (bind(ls, (struct sockaddr *)&sun, sizeof sun) < 0) die_sys(EXIT_TEMP, "bind %s", sun.sun_path);
-	umask(old);
-	if (listen(ls, 512) < 0) die_sys(EXIT_TEMP, "listen %s", sun.sun_path);
-	if (geteuid() == 0) {
-		/* the network programs run as yubind: the socket is theirs alone */
-		struct priv_id id;
-		if (priv_lookup(USER_DAEMON, &id) < 0 || chown(sun.sun_path, id.uid, id.gid) < 0)
-			die_sys(EXIT_TEMP, "cannot give %s to %s", sun.sun_path, USER_DAEMON);
-		if (priv_drop(USER_DAEMON) < 0) die(EXIT_TEMP, "cannot become %s", USER_DAEMON);
-	}
-	log_msg("listening on %s", sun.sun_path);
+	int ls = unix_listen(ANVIL_SOCKET, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0600, USER_DAEMON);
+	if (geteuid() == 0 && priv_drop(USER_DAEMON) < 0) die(EXIT_TEMP, "cannot become %s", USER_DAEMON);
 	return ls;
 }
 

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "log.h"
 #include "qclient.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -17,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 static void *serve(void *arg)
@@ -35,19 +34,8 @@ static void *serve(void *arg)
 
 int daemon_run(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char path[sizeof sun.sun_path];
-	if (root_path(path, sizeof path, QINJECTOR) < 0) die(EXIT_TEMP, "%s: path too long for a socket", yubin_root());
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0) die_sys(EXIT_TEMP, "socket");
-	unlink(path);
-	mode_t old = umask(0);
 	/* anyone who may run yubin-queue (everyone: it is setuid) may inject */
-	if (bind(ls, (struct sockaddr *)&sun, sizeof sun) < 0) die_sys(EXIT_TEMP, "bind %s", path);
-	umask(old);
-	chmod(path, 0666);
-	if (listen(ls, 512) < 0) die_sys(EXIT_TEMP, "listen %s", path);
+	int ls = unix_listen(QINJECTOR, SOCK_STREAM | SOCK_CLOEXEC, 0666, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* one small session per thread: no per-thread malloc arenas (64 MiB
 	 * of address space each) */
@@ -57,7 +45,6 @@ int daemon_run(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	log_msg("injector listening on %s", path);
 	for (;;) {
 		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {

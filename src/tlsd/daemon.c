@@ -25,6 +25,7 @@
 #include "serve.h"
 #include "starttls.h"
 #include "tlsd.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define REQUEST_MAX 128
@@ -130,30 +130,11 @@ static void drop_privileges(void)
 	if (priv_become(&id) < 0) die_sys(EXIT_TEMP, "cannot become %s:%s", USER_DAEMON, TLS_KEY_GROUP);
 }
 
-static int listen_socket(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (root_path(sun.sun_path, sizeof sun.sun_path, TLSD_SOCKET) < 0)
-		die(EXIT_TEMP, "%s: path too long for a socket", yubin_root());
-	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ls < 0) die_sys(EXIT_TEMP, "socket");
-	unlink(sun.sun_path);
-	mode_t old = umask(077);
-	if (bind(ls, (struct sockaddr *)&sun, sizeof sun) < 0) die_sys(EXIT_TEMP, "bind %s", sun.sun_path);
-	umask(old);
-	if (listen(ls, 512) < 0) die_sys(EXIT_TEMP, "listen %s", sun.sun_path);
-	if (geteuid() == 0) {
-		struct priv_id id;
-		if (priv_lookup(USER_DAEMON, &id) < 0 || chown(sun.sun_path, id.uid, id.gid) < 0)
-			die_sys(EXIT_TEMP, "cannot give %s to %s", sun.sun_path, USER_DAEMON);
-		drop_privileges();
-	}
-	return ls;
-}
-
 void daemon_main(void)
 {
-	int ls = listen_socket();
+	/* only the network programs (yubind) may hand over connections */
+	int ls = unix_listen(TLSD_SOCKET, SOCK_STREAM | SOCK_CLOEXEC, 0600, USER_DAEMON);
+	if (geteuid() == 0) drop_privileges();
 	if (prctl(PR_SET_DUMPABLE, 0) < 0) die_sys(EXIT_TEMP, "prctl");
 	/* one worker per TLS connection of every service: by default room for
 	 * four services' worth of default_process_limit */
