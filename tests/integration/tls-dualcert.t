@@ -6,12 +6,11 @@ yubin-tlsd (the fd protocol of tls-tlsd.t) and through the TLS service of a
 yubin-run instance (STARTTLS on smtp). A broken second pair (bad mode,
 mismatched key, two keys of one type) leaves the first served, is logged,
 and yubin-ctl check names it."""
-import fcntl, grp, os, re, smtplib, socket, ssl, subprocess, sys, tempfile, threading
+import grp, os, re, smtplib, socket, ssl, subprocess, sys, tempfile, threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, wait_for
+from yubintest import Tap, Instance, BIN, spawn_tlsd, wait_for, write_control
 
 t = Tap()
-TLSD = os.path.join(BIN, "yubin-tlsd")
 RSA_SUITE = "ECDHE-RSA-AES128-GCM-SHA256"
 EC_SUITE = "ECDHE-ECDSA-AES128-GCM-SHA256"
 tmp = tempfile.mkdtemp(prefix="yubin-dualcert-")
@@ -103,13 +102,7 @@ os.makedirs(os.path.join(root, "control"))
 
 
 def control(name, value):
-    path = os.path.join(root, "control", name)
-    if value is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    with open(path, "w") as f:
-        f.write(value + "\n")
+    write_control(root, name, value)
 
 
 class Spawned:
@@ -126,20 +119,7 @@ class Spawned:
 
     def _serve(self):
         conn, _ = self.lsock.accept()
-        a_r, a_w = os.pipe()
-        b_r, b_w = os.pipe()
-        s_r, s_w = os.pipe()
-
-        def fds():
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
-            for fd, target in zip(high, (3, 4, 5)):
-                os.dup2(fd, target)
-        env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
-        self.proc = subprocess.Popen([TLSD, "smtpd"], stdin=conn.fileno(), stdout=conn.fileno(),
-                                     stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
-        conn.close()
-        for fd in (a_w, b_r, s_w):
-            os.close(fd)
+        self.proc, a_r, b_w, s_r = spawn_tlsd(["smtpd"], conn, root)
         self.status = os.read(s_r, 512).decode()
         os.close(s_r)
         self.from_tlsd, self.to_tlsd = a_r, b_w

@@ -9,7 +9,7 @@ of a busy worker, no certificate; and yubin-smtpd's STARTTLS through the service
 not running, through a spawned yubin-tlsd."""
 import os, shutil, signal, smtplib, socket, ssl, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, children, wait_for
+from yubintest import Tap, Instance, BIN, children, tls_client_context, wait_for
 
 t = Tap()
 TLSD = os.path.join(BIN, "yubin-tlsd")
@@ -37,13 +37,6 @@ def start_service():
             return False
     wait_for(up, 20)
     return p
-
-
-def client_ctx():
-    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
 
 
 def status_line(prog):
@@ -88,7 +81,7 @@ class Handoff:
 
     def _handshake(self):
         try:
-            self.tls = client_ctx().wrap_socket(self.client)
+            self.tls = tls_client_context().wrap_socket(self.client)
         except Exception as e:
             self.tls = e
 
@@ -257,7 +250,7 @@ def smtpd_starttls():
     th.start()
     s = smtplib.SMTP("127.0.0.1", port, timeout=60)
     th.join(30)
-    s.starttls(context=client_ctx())
+    s.starttls(context=tls_client_context())
     code = s.ehlo("client.example")[0]
     spawned = bool(children(out["pid"], "yubin-tlsd"))
     s.quit()

@@ -4,12 +4,11 @@
 Handshakes with EC and RSA keys in every PEM form, TLS 1.2 only, AEAD
 suites, relaying both ways, clean endings, and every bad-file and
 bad-client case failing cleanly with a reason."""
-import fcntl, os, socket, ssl, subprocess, sys, tempfile, threading, time
+import os, socket, ssl, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, BIN
+from yubintest import Tap, spawn_tlsd, write_control
 
 t = Tap()
-TLSD = os.path.join(BIN, "yubin-tlsd")
 tmp = tempfile.mkdtemp(prefix="yubin-tlsd-")
 root = os.path.join(tmp, "root")
 os.makedirs(os.path.join(root, "control"))
@@ -20,13 +19,7 @@ def sh(*args):
 
 
 def control(name, value):
-    path = os.path.join(root, "control", name)
-    if value is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    with open(path, "w") as f:
-        f.write(value + "\n")
+    write_control(root, name, value)
 
 
 # certificates: EC (PKCS#8 and SEC1), RSA (PKCS#8 and PKCS#1), mismatched, expired
@@ -74,21 +67,7 @@ class Session:
 
     def _serve(self):
         conn, _ = self.lsock.accept()
-        a_r, a_w = os.pipe()   # tlsd -> program
-        b_r, b_w = os.pipe()   # program -> tlsd
-        s_r, s_w = os.pipe()   # status
-
-        def fds():
-            # move every source above the targets first: a pipe may already be fd 3, 4 or 5
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
-            for fd, target in zip(high, (3, 4, 5)):
-                os.dup2(fd, target)
-        env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
-        self.proc = subprocess.Popen([TLSD, self.service], stdin=conn.fileno(), stdout=conn.fileno(),
-                                     stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
-        conn.close()
-        for fd in (a_w, b_r, s_w):
-            os.close(fd)
+        self.proc, a_r, b_w, s_r = spawn_tlsd([self.service], conn, root)
         with os.fdopen(s_r, "rb") as s:
             self.status = s.read().decode()
         self.from_tlsd = os.fdopen(a_r, "rb", buffering=0)
@@ -317,20 +296,7 @@ class Tlsd:
     """yubin-tlsd ARGS on one end of a socketpair; status read in the background"""
 
     def __init__(self, args, sock):
-        a_r, a_w = os.pipe()
-        b_r, b_w = os.pipe()
-        s_r, s_w = os.pipe()
-
-        def fds():
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
-            for fd, target in zip(high, (3, 4, 5)):
-                os.dup2(fd, target)
-        env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
-        self.proc = subprocess.Popen([TLSD] + args, stdin=sock.fileno(), stdout=sock.fileno(),
-                                     stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
-        sock.close()
-        for fd in (a_w, b_r, s_w):
-            os.close(fd)
+        self.proc, a_r, b_w, s_r = spawn_tlsd(args, sock, root)
         self.status = None
         self.done = threading.Event()
 

@@ -9,7 +9,7 @@ into queue/active/, and jobs "<job> <qid> <index>" on yubin-local's stdin.
 """
 import os, random, shutil, subprocess, tempfile
 
-from yubintest import BIN
+from yubintest import BIN, write_control
 
 ROOT_USER = os.geteuid() == 0
 
@@ -44,13 +44,7 @@ class LocalRoot:
         return os.path.join(self.root, *parts)
 
     def control(self, name, value):
-        p = self.path("control", name)
-        if value is None:
-            if os.path.exists(p):
-                os.unlink(p)
-            return
-        with open(p, "w") as f:
-            f.write(value if value.endswith("\n") or value == "" else value + "\n")
+        write_control(self.root, name, value)
 
     def map(self, name, text):
         self.control(name, text)

@@ -13,6 +13,8 @@ on the recipient's local part:
 """
 import os, shutil, signal, subprocess, tempfile, time
 
+from yubintest import write_control
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(TOP, "bin")
 
@@ -103,13 +105,7 @@ class Sandbox:
         self.proc = None
 
     def control(self, name, value):
-        path = os.path.join(self.root, "control", name)
-        if value is None:
-            if os.path.exists(path):
-                os.unlink(path)
-            return
-        with open(path, "w") as f:
-            f.write(value + "\n")
+        write_control(self.root, name, value)
 
     def start(self):
         self.proc = subprocess.Popen([os.path.join(self.bin, "yubin-qmgr")], env=self.env,

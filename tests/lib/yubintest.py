@@ -9,12 +9,58 @@ and helpers to read Maildirs.
         t.ok(cond, "what it proves")
     t.done()
 """
-import os, signal, socket, subprocess, sys, tempfile, time, shutil
+import fcntl, os, signal, socket, subprocess, sys, tempfile, time, shutil
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(TOP, "bin")
 PORTS = {"smtp": 25, "submission": 587, "submissions": 465, "pop3": 110,
          "pop3s": 995, "imap": 143, "imaps": 993}
+
+
+def write_control(root, name, value):
+    """control/NAME under root set to value (ending in a newline), or
+    removed when value is None"""
+    path = os.path.join(root, "control", name)
+    if value is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    with open(path, "w") as f:
+        f.write(value if value.endswith("\n") or value == "" else value + "\n")
+
+
+def tls_client_context():
+    """a TLS client context that takes any certificate: the instances'
+    certificates are self-signed"""
+    import ssl
+    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    return c
+
+
+def spawn_tlsd(args, sock, root):
+    """bin/yubin-tlsd ARGS started as tls_start_server() spawns it: sock on
+    fds 0 and 1, plaintext from the program on 3 and to it on 4, the status
+    line on 5. sock is closed here. Returns (proc, from_tlsd, to_tlsd,
+    status): raw fds for the caller to read, write and close; proc.stderr
+    is a pipe."""
+    a_r, a_w = os.pipe()   # tlsd -> program
+    b_r, b_w = os.pipe()   # program -> tlsd
+    s_r, s_w = os.pipe()   # status
+
+    def fds():
+        # move every source above the targets first: a pipe may already be fd 3, 4 or 5
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (b_r, a_w, s_w)]
+        for fd, target in zip(high, (3, 4, 5)):
+            os.dup2(fd, target)
+    env = dict(os.environ, YUBIN_ROOT=root, TCPREMOTEIP="127.0.0.1")
+    proc = subprocess.Popen([os.path.join(BIN, "yubin-tlsd")] + list(args), stdin=sock.fileno(),
+                            stdout=sock.fileno(), stderr=subprocess.PIPE, preexec_fn=fds, close_fds=False, env=env)
+    sock.close()
+    for fd in (a_w, b_r, s_w):
+        os.close(fd)
+    return proc, a_r, b_w, s_r
 
 
 class Tap:
@@ -131,15 +177,9 @@ class Instance:
 
     # configuration -------------------------------------------------------
     def control(self, name, value):
-        """write control/NAME (value None removes it); tables are compiled
-        with yubin-map when compile=True is wanted use map()"""
-        path = os.path.join(self.root, "control", name)
-        if value is None:
-            if os.path.exists(path):
-                os.unlink(path)
-            return
-        with open(path, "w") as f:
-            f.write(value if value.endswith("\n") or value == "" else value + "\n")
+        """write control/NAME (value None removes it); for a table that
+        must be compiled use map()"""
+        write_control(self.root, name, value)
 
     def map(self, name, text):
         """write control/NAME and compile it with yubin-map"""
