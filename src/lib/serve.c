@@ -337,10 +337,10 @@ void serve(char **argv, void (*session)(void))
 
 void serve_socket(int listen_fd, size_t limit, void (*session)(void))
 {
-	std_fds_open();
 	if (listen_fd != LISTEN_FD) {
 		if (dup2(listen_fd, LISTEN_FD) < 0) die_sys(EXIT_TEMP, "dup2");
 		close(listen_fd);
 	}
+	std_fds_open();
 	pool(limit ? limit : process_limit(), session);
 }

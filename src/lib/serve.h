@@ -17,8 +17,8 @@
  * code, 1) lets its worker accept the next connection, up to control/
  * max_use sessions; a worker idle for control/max_idle exits. Any other
  * end of a session (exit, or serve_session_end(code, 0) — yubin-smtpd
- * uses it after TLS or AUTH, so no secret outlives its session) ends
- * the worker. When control/ changed since a worker read it, the worker
+ * uses it when a yubin-tlsd child of its own carried the TLS) ends the
+ * worker. When control/ changed since a worker read it, the worker
  * execs itself for the waiting connection, so settings still take effect
  * at the next connection.
  *
