@@ -95,10 +95,12 @@ class Tap:
 
 
 def free_base():
-    """a base port B such that B + every standard port is free"""
-    start = 20000 + (os.getpid() * 7919 + time.time_ns() // 1000) % 20000
+    """a base port B such that B + every standard port is free, all below
+    Linux's ephemeral range (32768 and up), where a client connection made
+    meanwhile could take one of them before yubin-run binds it"""
+    start = (os.getpid() * 7919 + time.time_ns() // 1000) % 20000
     for i in range(200):
-        base = 20000 + (start + i * 1000) % 40000
+        base = 11000 + (start + i * 1000) % 20000
         socks = []
         try:
             for p in PORTS.values():
@@ -159,7 +161,14 @@ class Instance:
                 break
             time.sleep(0.05)
         self.out.seek(0)
-        raise RuntimeError("yubin-run did not get ready:\n" + self.out.read())
+        why = self.out.read()
+        try:
+            # yubin-run logs to the instance's maillog once it has one
+            with open(os.path.join(self.root, "log", "maillog"), errors="replace") as f:
+                why += "maillog:\n" + f.read()[-3000:]
+        except OSError:
+            pass
+        raise RuntimeError("yubin-run did not get ready:\n" + why)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
