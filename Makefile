@@ -70,9 +70,11 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-.SECONDARY:
 .SECONDEXPANSION:
 objs_of = $(patsubst src/%.c,$(OBJDIR)/%.o,$(wildcard src/$(DIR_$(1))/*.c))
+# objects are kept (never deleted as intermediates); the flavour marker
+# below is not among them, so a missing one does relink
+.SECONDARY: $(LIB_OBJ) $(foreach p,$(PROGRAMS),$(call objs_of,$p)) $(UNIT_BIN)
 # bin/ holds one flavour at a time: switching SANITIZE relinks everything
 FLAVOUR = bin/.flavour-$(if $(filter 1,$(SANITIZE)),san,opt)
 $(FLAVOUR):
