@@ -234,6 +234,22 @@ wait_gone() {
 	for p in $(pgrep -f -- "$pat"); do say "pid $p did not stop; killed"; kill -KILL "$p" 2>/dev/null || true; done
 }
 
+# let the last work finish, then stop the server started as PID and wait
+# until no process of it is left under DIR
+stop_after_work() {
+	sleep 2
+	kill -TERM "$1"
+	wait "$1" 2>/dev/null || true
+	wait_gone "$2"
+}
+
+# a mailbox session that only logs in (new/ moves to cur/), then one that
+# RETRs / FETCHes COUNT messages
+mbox_sessions() {
+	"$1" "$2" bench@example.test bench 0
+	"$1" "$2" bench@example.test bench "$3"
+}
+
 annotate() {
 	local f
 	f=$(cat "$1/accept.file")
@@ -294,26 +310,18 @@ yubin_run() {
 	have=$(count_new "$ymail")
 	send session $((base + 25)) 1 bench@example.test "$ymail" $((have + 1))
 	[ "$count" = 0 ] || send "$mode" $((base + 25)) "$count" bench@example.test "$ymail" $((have + 1 + count))
-	sleep 2   # the last delivery's bookkeeping
-	kill -TERM "$run"
-	wait "$run" 2>/dev/null || true
-	wait_gone "$d"
+	stop_after_work "$run" "$d"   # the last delivery's bookkeeping first
 	sum_dir "$d" yubin-smtpd
 }
 
-# yubin_mbox_run pop3|imap COUNT DIR: a warm-up session (the first one
-# moves new/ to cur/), then one that RETRs / FETCHes COUNT messages
+# yubin_mbox_run pop3|imap COUNT DIR: mbox_sessions under callgrind
 yubin_mbox_run() {
 	local proto=$1 count=$2 d=$3 base port run
 	yubin_start "$d" || return 1
 	port=$((base + 110))
 	[ "$proto" = pop3 ] || port=$((base + 143))
-	"$proto" "$port" bench@example.test bench 0
-	"$proto" "$port" bench@example.test bench "$count"
-	sleep 2
-	kill -TERM "$run"
-	wait "$run" 2>/dev/null || true
-	wait_gone "$d"
+	mbox_sessions "$proto" "$port" "$count"
+	stop_after_work "$run" "$d"
 	sum_dir "$d" "yubin-$proto"
 }
 
@@ -367,10 +375,7 @@ postfix_run() {
 	have=$(count_new "$pmail")
 	send session "$port" 1 bench@example.test "$pmail" $((have + 1))
 	[ "$count" = 0 ] || send "$mode" "$port" "$count" bench@example.test "$pmail" $((have + 1 + count))
-	sleep 2
-	kill -TERM "$master"
-	wait "$master" 2>/dev/null || true
-	wait_gone "$d"
+	stop_after_work "$master" "$d"
 	kill -TERM "$chowner"
 	wait "$chowner" 2>/dev/null || true
 	sum_dir "$d" smtpd
@@ -422,12 +427,8 @@ dovecot_run() {
 	pids+=("$master")
 	[ "$proto" = pop3 ] || port=$((port + 33))
 	wait_port "$port"
-	"$proto" "$port" bench@example.test bench 0
-	"$proto" "$port" bench@example.test bench "$count"
-	sleep 2
-	kill -TERM "$master"
-	wait "$master" 2>/dev/null || true
-	wait_gone "$d"
+	mbox_sessions "$proto" "$port" "$count"
+	stop_after_work "$master" "$d"
 	kill -TERM "$chmoder"
 	wait "$chmoder" 2>/dev/null || true
 	sum_dir "$d" "$proto"
