@@ -3,7 +3,7 @@ half, PREAUTH in a Maildir) or bin/yubin-imapd directly on a socketpair,
 drive it with imaplib or with raw bytes, and make Maildirs and messages."""
 import imaplib, os, re, shutil, socket, subprocess, tempfile, time
 
-from yubintest import BIN
+from yubintest import BIN, LineReader
 
 
 class SockIMAP(imaplib.IMAP4):
@@ -101,7 +101,7 @@ class Mailbox:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class Raw:
+class Raw(LineReader):
     """raw protocol: send bytes, read until a tagged reply"""
 
     def __init__(self, sock, proc=None):
@@ -114,13 +114,7 @@ class Raw:
         self.s.sendall(data if isinstance(data, bytes) else data.encode())
 
     def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError(self.buf)
-            self.buf += d
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln + b"\r\n"
+        return self.raw_line() + b"\r\n"
 
     def until(self, tag):
         """everything up to and including the line tagged tag"""

@@ -4,10 +4,10 @@ and a raw line-level client for it: tests that need byte-exact control
 (pipelining, DATA edge cases, BDAT chunks) use it instead of smtplib."""
 import os, socket, subprocess
 
-from yubintest import BIN
+from yubintest import BIN, LineReader
 
 
-class Session:
+class Session(LineReader):
     """one yubin-smtpd process on a socketpair"""
 
     def __init__(self, root, ip="127.0.0.1", prog="yubin-smtpd", greet=True, via="TCPREMOTEIP"):
@@ -30,13 +30,7 @@ class Session:
         self.s.sendall(data)
 
     def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError(self.buf)
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("latin-1")
+        return self.raw_line().decode("latin-1")
 
     def reply(self):
         """(code, [text lines]) of one reply"""

@@ -63,6 +63,21 @@ def spawn_tlsd(args, sock, root):
     return proc, a_r, b_w, s_r
 
 
+class LineReader:
+    """lines ending in CRLF from the socket self.s; what came after the
+    last one waits in self.buf (a raw protocol client's base)"""
+
+    def raw_line(self):
+        """the next line without its CRLF; EOFError when the peer closed"""
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln
+
+
 class Tap:
     def __init__(self):
         self.n = 0
