@@ -133,7 +133,6 @@ static void take_connection(int conn, const struct sockaddr_storage *peer)
 	struct sockaddr_storage local;
 	socklen_t len = sizeof local;
 	if (getsockname(conn, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
-	if (conn <= 1 && (conn = fcntl(conn, F_DUPFD_CLOEXEC, 3)) < 0) _exit(EXIT_TEMP);
 	if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0) _exit(EXIT_TEMP);
 	close(conn);
 	export_address("TCPREMOTEIP", "TCPREMOTEPORT", peer);
@@ -143,8 +142,9 @@ static void take_connection(int conn, const struct sockaddr_storage *peer)
 	unsetenv("TCPREMOTEINFO");
 }
 
-/* the connection's end as the client sees it; fds 0 and 1 stay valid
- * (a session may have closed them already: /dev/null may land on 0) */
+/* the connection's end as the client sees it; fds 0 and 1 stay open, so
+ * no later accept can land on them (a session may have closed them
+ * already: /dev/null then lands on 0 and must stay there) */
 static void drop_connection(void)
 {
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);

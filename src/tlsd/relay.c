@@ -169,7 +169,6 @@ int relay_run(br_ssl_engine_context *eng, struct relay *r)
 		if (m > 0) continue;
 		if (wait_and_read(eng, r, &in, &out_blocked, &app_blocked) < 0) break;
 	}
-	explicit_bzero(in.data, sizeof in.data);
 	close_app_out(r);
 	close_fd(&r->app_in);
 	return r->io_error ? r->io_error : br_ssl_engine_last_error(eng);
