@@ -23,7 +23,10 @@ static const char *kind(const struct setting *s)
 {
 	switch (s->kind) {
 	case SK_LIST: return "list";
-	case SK_TIME: return s->unit == 'd' ? "time, in days without a suffix" : "time, in seconds without a suffix";
+	case SK_TIME:
+		return s->unit == 'd' ? "time, in days without a suffix"
+		     : s->unit == 'M' ? "time, in milliseconds without a suffix (or ms)"
+		                      : "time, in seconds without a suffix";
 	case SK_SIZE: return "size in bytes";
 	case SK_BOOL: return "yes or no";
 	case SK_INT: return "number";

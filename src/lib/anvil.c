@@ -100,10 +100,15 @@ int anvil_request(char op, const char *ident, long *count, long *rate)
 	if (rate) *rate = 0;
 	if (hung || strlen(ident) >= ANVIL_IDENT_MAX) return 0;
 	if (fd < 0) {
+		/* a down anvil costs one connect a second; a session that merely
+		 * has no socket yet (the next one in a reused worker) connects */
 		time_t now = time(NULL);
-		if (last_try && now == last_try) return 0; /* a down anvil costs one connect a second */
-		last_try = now;
-		if (open_socket() < 0) return 0;
+		if (last_try && now == last_try) return 0;
+		if (open_socket() < 0) {
+			last_try = now;
+			return 0;
+		}
+		last_try = 0;
 		/* a new socket (anvil restarted): count this connection again */
 		if (registered[0] && op != ANVIL_CONNECT && exchange(ANVIL_CONNECT, registered, NULL, NULL) < 0)
 			return 0;
@@ -118,6 +123,23 @@ void anvil_close(void)
 	if (fd >= 0) close(fd);
 	fd = -1;
 	registered[0] = 0;
+}
+
+int anvil_release(void)
+{
+	int sock = fd;
+	fd = -1;
+	registered[0] = 0;
+	return sock;
+}
+
+void anvil_adopt(int sock, const char *ident)
+{
+	anvil_close();
+	fd = sock;
+	size_t n = strnlen(ident, sizeof registered - 1);
+	memcpy(registered, ident, n);
+	registered[n] = 0;
 }
 
 int anvil_ident(char *out, size_t max, const char *service, const struct ipaddr *ip)

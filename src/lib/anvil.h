@@ -45,6 +45,13 @@ int anvil_request(char op, const char *ident, long *count, long *rate);
  * uncounts a registered connection. */
 void anvil_close(void);
 
+/* Hibernation (serve.h): the socket that counts this connection leaves
+ * the process with it. anvil_release returns it (-1 if none) and forgets
+ * it without closing; anvil_adopt takes it back in another process, with
+ * the ident its C was sent for. */
+int anvil_release(void);
+void anvil_adopt(int sock, const char *ident);
+
 /* 1 when ip is in smtpd_client_event_limit_exceptions (default
  * $mynetworks, with mynetworks_style when mynetworks is empty). */
 int anvil_exempt(const struct ipaddr *ip);

@@ -361,10 +361,16 @@ int parse_time(const char *s, size_t n, char unit, long long *out)
 	size_t used;
 	long long v;
 	if (parse_digits(s, n, &used, &v) < 0) return -1;
+	/* unit 'M': the value is wanted in milliseconds, and "ms" may follow */
+	long long scale = unit == 'M' ? 1000 : 1;
+	if (unit == 'M' && used + 2 == n && tolower((unsigned char)s[used]) == 'm' &&
+	    tolower((unsigned char)s[used + 1]) == 's')
+		return (*out = v), 0;
 	if (used < n - 1) return -1;
 	char u = used == n ? unit : (char)tolower((unsigned char)s[used]);
 	long long mult;
 	switch (u) {
+	case 'M': mult = 1; break;
 	case 's': mult = 1; break;
 	case 'm': mult = 60; break;
 	case 'h': mult = 3600; break;
@@ -372,6 +378,7 @@ int parse_time(const char *s, size_t n, char unit, long long *out)
 	case 'w': mult = 604800; break;
 	default: return -1;
 	}
+	if (u != 'M' && __builtin_mul_overflow(mult, scale, &mult)) return -1;
 	return __builtin_mul_overflow(v, mult, out) ? -1 : 0;
 }
 

@@ -16,7 +16,7 @@ struct setting {
 	const char *name;
 	const char *def;       /* default in Postfix syntax; may hold $name */
 	enum setting_kind kind;
-	char unit;             /* default time unit for SK_TIME: 's' or 'd' */
+	char unit;             /* default time unit for SK_TIME: 's', 'd', or 'M' (milliseconds) */
 	const char *meaning;   /* one line for yubin-ctl config and the man page */
 };
 
@@ -43,7 +43,7 @@ size_t control_list(const char *name, const char *const **items);
 int control_list_has(const char *name, const char *item);
 /* Parsed values; on a bad value they log "control/NAME: ..." and use the
  * default. */
-long long control_time(const char *name);   /* seconds */
+long long control_time(const char *name);   /* seconds; milliseconds for unit 'M' */
 long long control_size(const char *name);   /* bytes, 0 = unlimited */
 long long control_int(const char *name);
 int control_bool(const char *name);
@@ -60,6 +60,8 @@ int control_changed(void);
 
 /* The value parsers, exposed for the tests and yubin-ctl check. Each takes
  * (pointer, length) and returns 0 on success, -1 on a malformed value. */
+/* parse_time: a number with an optional s/m/h/d/w suffix, in seconds; with
+ * unit 'M' in milliseconds, where "ms" is a suffix too and no suffix means ms */
 int parse_time(const char *s, size_t n, char unit, long long *out);
 int parse_size(const char *s, size_t n, long long *out);
 int parse_bool(const char *s, size_t n, int *out);

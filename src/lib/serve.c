@@ -3,6 +3,7 @@
  * runs sessions, reused while its sessions allow it. */
 #include "serve.h"
 #include "control.h"
+#include "hibernate.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -28,6 +30,7 @@
 struct status {
 	pid_t pid;
 	int idle;
+	int woke;     /* took a hibernated session from the wake socket */
 };
 
 struct worker {
@@ -42,6 +45,13 @@ static void on_child(int sig) { (void)sig; }
 static struct worker *workers;
 static size_t nworkers;
 static int status_fd = -1;   /* pool: read end; worker: write end */
+
+/* Hibernation (serve.h): workers send sleeping sessions to the pool on
+ * sleep_sock[1], the pool sends them back on wake_sock[0] and any idle
+ * worker takes one from wake_sock[1] */
+static void (*resume_fn)(const void *state, size_t len, int extra_fd, enum serve_wake why);
+static int sleep_sock[2] = { -1, -1 }, wake_sock[2] = { -1, -1 };
+static unsigned long woken_sent, woken_taken;
 
 /* NULL for a daemon's own socket (serve_socket): a control/ change then
  * reloads the settings instead of exec'ing the program again */
@@ -119,9 +129,9 @@ static void export_address(const char *ipname, const char *portname, const struc
 	setenv(portname, port, 1);
 }
 
-static void report(int idle)
+static void report(int idle, int woke)
 {
-	struct status st = { getpid(), idle };
+	struct status st = { getpid(), idle, woke };
 	ssize_t n;
 	do n = write(status_fd, &st, sizeof st);
 	while (n < 0 && errno == EINTR);
@@ -152,6 +162,82 @@ static void drop_connection(void)
 	if (nul > 1) close(nul);
 }
 
+/* the TCP* variables of the connection, "NAME=value\0" each, for a
+ * hibernating session; 0 when they do not fit */
+static const char *const conn_vars[] = { "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT" };
+
+static size_t save_env(char *out, size_t max)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof conn_vars / sizeof conn_vars[0]; i++) {
+		const char *v = getenv(conn_vars[i]);
+		if (!v) continue;
+		int n = snprintf(out + len, max - len, "%s=%s", conn_vars[i], v);
+		if (n < 0 || (size_t)n >= max - len) return 0;
+		len += (size_t)n + 1;
+	}
+	return len;
+}
+
+static void restore_env(const char *p, size_t len)
+{
+	for (size_t i = 0; i < sizeof conn_vars / sizeof conn_vars[0]; i++) unsetenv(conn_vars[i]);
+	while (len) {
+		const char *end = memchr(p, 0, len);
+		if (!end) return;
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		for (size_t i = 0; eq && i < sizeof conn_vars / sizeof conn_vars[0]; i++)
+			if (strlen(conn_vars[i]) == (size_t)(eq - p) && memcmp(p, conn_vars[i], (size_t)(eq - p)) == 0)
+				setenv(conn_vars[i], eq + 1, 1);
+		len -= (size_t)(end - p) + 1;
+		p = end + 1;
+	}
+	setenv("PROTO", "TCP", 1);
+}
+
+int serve_hibernate(const void *state, size_t len, int extra_fd, long long deadline_ms)
+{
+	static struct hib_msg m;
+	if (!in_worker || !resume_fn || sleep_sock[1] < 0 || len > SERVE_STATE_MAX) return -1;
+	size_t env = save_env(m.data, HIB_ENV_MAX);
+	if (!env) return -1;
+	memcpy(m.data + env, state, len);
+	m.h = (struct hib_header){ .wake = HIB_ASLEEP, .deadline_ms = deadline_ms,
+	                           .env_len = (uint32_t)env, .state_len = (uint32_t)len };
+	m.fds[0] = 0;
+	m.fds[1] = extra_fd;
+	if (hib_send(sleep_sock[1], &m) < 0) return -1; /* full or gone: stay awake */
+	if (extra_fd >= 0) close(extra_fd);
+	longjmp(next_session, 1);
+}
+
+/* one session in this worker, started (woken NULL) or woken; it ends
+ * with serve_session_end or serve_hibernate, which come back here */
+static void run_session(void (*session)(void), const struct hib_msg *woken)
+{
+	if (!woken) uses = uses + 1; /* max_use counts clients, as Postfix's */
+	if (setjmp(next_session) == 0) {
+		if (woken)
+			resume_fn(woken->data + woken->h.env_len, woken->h.state_len, woken->fds[1],
+			          (enum serve_wake)woken->h.wake);
+		else
+			session();
+		_exit(0);
+	}
+	drop_connection();
+}
+
+/* a woken session from the pool, if this worker is the one to get it */
+static int take_woken(struct hib_msg *m)
+{
+	if (hib_recv(wake_sock[1], m) != 1) return 0;
+	report(0, 1);
+	if (dup2(m->fds[0], 0) < 0 || dup2(m->fds[0], 1) < 0) _exit(EXIT_TEMP);
+	close(m->fds[0]);
+	restore_env(m->data, m->h.env_len);
+	return 1;
+}
+
 __attribute__((noreturn)) static void worker(void (*session)(void), const sigset_t *mask)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -168,14 +254,23 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 	long long idle_s = control_time("max_idle");
 	int idle_ms = idle_s > 0 && idle_s < 86400 ? (int)idle_s * 1000 : 100000;
 
+	static struct hib_msg woken;
 	for (;;) {
 		/* the status pipe's write end reports POLLERR once the pool, its
 		 * only reader, is gone: then no one supervises us, so we leave */
-		struct pollfd pfd[2] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = status_fd, .events = 0 } };
-		int r = poll(pfd, 2, idle_ms);
+		struct pollfd pfd[3] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = status_fd, .events = 0 },
+		                         { .fd = wake_sock[1], .events = POLLIN } };
+		int r = poll(pfd, wake_sock[1] >= 0 ? 3 : 2, idle_ms);
 		if (r == 0) _exit(0); /* idle too long: the pool makes another when needed */
 		if (r < 0) continue;
 		if (pfd[1].revents & (POLLERR | POLLHUP)) _exit(0);
+		/* a client that was waiting already goes before a new one */
+		if (wake_sock[1] >= 0 && (pfd[2].revents & POLLIN) && take_woken(&woken)) {
+			run_session(session, &woken);
+			if (uses >= max_use) _exit(0);
+			report(1, 0);
+			continue;
+		}
 		if (!(pfd[0].revents & POLLIN)) continue;
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
@@ -187,7 +282,7 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 			}
 			continue; /* another worker took it */
 		}
-		report(0);
+		report(0, 0);
 		take_connection(conn, &peer);
 		if (control_changed()) {
 			/* settings changed under this worker's caches: a fresh
@@ -201,14 +296,9 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 				_exit(EXIT_TEMP);
 			}
 		}
-		uses = uses + 1;
-		if (setjmp(next_session) == 0) {
-			session();
-			_exit(0);
-		}
-		drop_connection();
+		run_session(session, NULL);
 		if (uses >= max_use) _exit(0);
-		report(1);
+		report(1, 0);
 	}
 }
 
@@ -229,9 +319,11 @@ static void reap(void)
 static void read_status(void)
 {
 	struct status st;
-	while (read(status_fd, &st, sizeof st) == (ssize_t)sizeof st)
+	while (read(status_fd, &st, sizeof st) == (ssize_t)sizeof st) {
+		woken_taken += st.woke != 0;
 		for (size_t i = 0; i < nworkers; i++)
 			if (workers[i].pid == st.pid) workers[i].idle = st.idle;
+	}
 }
 
 static size_t idle_workers(void)
@@ -272,6 +364,65 @@ static void std_fds_open(void)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) die_sys(EXIT_TEMP, "/dev/null");
 }
 
+static void fork_worker(const int sp[2], void (*session)(void), const sigset_t *orig)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		status_fd = sp[1];
+		if (resume_fn) {
+			close(sleep_sock[0]);
+			close(wake_sock[0]);
+			lot_forget();
+		}
+		worker(session, orig);
+	}
+	if (pid < 0) {
+		log_sys("cannot fork a worker");
+		sleep(1);
+		return;
+	}
+	workers[nworkers++] = (struct worker){ pid, 1 };
+}
+
+/* sessions workers put to sleep: into the lot, or straight back awake
+ * when the lot is full */
+static void take_sleepers(void)
+{
+	static struct hib_msg m;
+	for (int i = 0; i < 64; i++) {
+		int r = hib_recv(sleep_sock[0], &m);
+		if (r == 0) return;
+		if (r < 0) continue;
+		if (lot_add(&m) == 0) continue;
+		m.h.wake = HIB_NO_ROOM;
+		if (hib_send(wake_sock[0], &m) == 0) woken_sent++;
+		else log_sys("cannot hand back a session the pool has no room for");
+		hib_close(&m);
+	}
+}
+
+/* the sockets of hibernation, and room for as many sleeping sessions as
+ * the descriptor limit allows (two descriptors each) */
+static void hibernation_init(void)
+{
+	struct rlimit rl;
+	size_t max = 100;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 64) max = (size_t)(rl.rlim_cur - 32) / 2;
+	}
+	if (max > 100000) max = 100000;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sleep_sock) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wake_sock) < 0)
+		die_sys(EXIT_TEMP, "socketpair");
+	lot_init(max);
+}
+
 __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 {
 	workers = calloc(limit, sizeof *workers);
@@ -297,31 +448,56 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 	log_listening(limit);
+	if (resume_fn) hibernation_init();
 
+	struct pollfd *pfd = calloc(4 + lot_max(), sizeof *pfd);
+	if (!pfd) die_nomem();
+	int blocked = 0; /* the wake socket was full: wait until it drains */
 	for (;;) {
 		reap();
 		if (stopping) stop();
 		status_fd = sp[0];
 		read_status();
-		/* watch the socket only when a connection would find no idle
-		 * worker: then it waits for the one we fork */
-		int want = idle_workers() == 0 && nworkers < limit;
-		struct pollfd pfd[2] = { { .fd = sp[0], .events = POLLIN }, { .fd = LISTEN_FD, .events = POLLIN } };
-		if (ppoll(pfd, want ? 2 : 1, NULL, &orig) <= 0) continue; /* a signal */
-		if (!want || !(pfd[1].revents & POLLIN)) continue;
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(sp[0]);
-			status_fd = sp[1];
-			worker(session, &orig);
-		}
-		if (pid < 0) {
-			log_sys("cannot fork a worker");
-			sleep(1);
+		int room = idle_workers() == 0 && nworkers < limit;
+		/* a woken session no idle worker will take: fork one for it */
+		if (room && woken_sent > woken_taken) {
+			fork_worker(sp, session, &orig);
 			continue;
 		}
-		workers[nworkers++] = (struct worker){ pid, 1 };
+		/* watch the socket only when a connection would find no idle
+		 * worker: then it waits for the one we fork */
+		size_t n = 0, at_listen = 0, at_lot = 0, nlot = 0;
+		pfd[n++] = (struct pollfd){ .fd = sp[0], .events = POLLIN };
+		if (resume_fn) {
+			pfd[n++] = (struct pollfd){ .fd = sleep_sock[0], .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = wake_sock[0], .events = blocked ? POLLOUT : 0 };
+		}
+		if (room) {
+			at_listen = n;
+			pfd[n++] = (struct pollfd){ .fd = LISTEN_FD, .events = POLLIN };
+		}
+		if (!blocked) {
+			at_lot = n;
+			nlot = lot_count();
+			lot_pollfds(pfd + n);
+			n += nlot;
+		}
+		int wait_ms = blocked ? -1 : lot_timeout();
+		struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
+		int r = ppoll(pfd, n, wait_ms >= 0 ? &ts : NULL, &orig);
+		if (r < 0) continue; /* a signal */
+		if (resume_fn) {
+			if (blocked) blocked = !(pfd[2].revents & (POLLOUT | POLLERR));
+			else woken_sent += lot_wake(pfd + at_lot, nlot, wake_sock[0], &blocked);
+			take_sleepers();
+		}
+		if (room && (pfd[at_listen].revents & POLLIN)) fork_worker(sp, session, &orig);
 	}
+}
+
+void serve_resumable(void (*fn)(const void *state, size_t len, int extra_fd, enum serve_wake why))
+{
+	resume_fn = fn;
 }
 
 void serve(char **argv, void (*session)(void))

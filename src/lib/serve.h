@@ -43,6 +43,31 @@ void serve(char **argv, void (*session)(void)) __attribute__((noreturn));
  * than exec'ing the program. Never returns. */
 void serve_socket(int listen_fd, size_t limit, void (*session)(void)) __attribute__((noreturn));
 
+/* Hibernation, for programs whose clients sit silent for long (Dovecot's
+ * imap-hibernate, for SMTP): a worker may hand a session whose client has
+ * gone quiet to the pool process, which keeps every such connection in
+ * one poll set and hands it to whichever worker is free when the client
+ * sends, hangs up or has been silent until the deadline. A silent client
+ * then costs a few KB in the pool instead of a worker process.
+ *
+ * serve_resumable(fn) before serve() enables it: fn(state, len, extra_fd,
+ * why) continues a session in a worker, on fds 0/1 and with the TCP*
+ * variables it had; extra_fd is the descriptor handed over with it (or
+ * -1); why is SERVE_WAKE_READY (the client sent or hung up),
+ * SERVE_WAKE_TIMEOUT (the deadline passed) or SERVE_WAKE_NO_ROOM (the
+ * pool has no room: serve it awake). fn does not return.
+ *
+ * serve_hibernate(state, len, extra_fd, deadline_ms) hands the current
+ * session over: state (at most SERVE_STATE_MAX bytes) is what fn will
+ * get, deadline_ms is on CLOCK_MONOTONIC (hib_now_ms()). On success the
+ * worker's copies of fds 0/1 and extra_fd are closed and it goes back to
+ * its accept loop: the call does not return. It returns -1 (nothing
+ * changed) outside a pool worker or when the pool cannot take it. */
+enum serve_wake { SERVE_WAKE_READY = 1, SERVE_WAKE_TIMEOUT = 2, SERVE_WAKE_NO_ROOM = 3 };
+#define SERVE_STATE_MAX 4096
+void serve_resumable(void (*fn)(const void *state, size_t len, int extra_fd, enum serve_wake why));
+int serve_hibernate(const void *state, size_t len, int extra_fd, long long deadline_ms);
+
 /* End the current session: back to the worker's accept loop when
  * reusable and the worker may take another, else _exit(code). The
  * caller has flushed its output; fds 0 and 1 are closed here. */

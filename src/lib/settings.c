@@ -10,6 +10,7 @@
 #define L(n, d, m)  { n, d, SK_LIST, 's', m }
 #define T(n, d, m)  { n, d, SK_TIME, 's', m }
 #define TD(n, d, m) { n, d, SK_TIME, 'd', m }
+#define TM(n, d, m) { n, d, SK_TIME, 'M', m }
 #define Z(n, d, m)  { n, d, SK_SIZE, 's', m }
 #define B(n, d, m)  { n, d, SK_BOOL, 's', m }
 #define I(n, d, m)  { n, d, SK_INT, 's', m }
@@ -45,6 +46,8 @@ const struct setting settings[] = {
 	I("smtpd_recipient_limit", "1000", "recipients per message"),
 	Z("message_size_limit", "10240000", "bytes per message (0 = no limit)"),
 	T("smtpd_timeout", "300s", "idle time before the server gives up on a client"),
+	TM("smtpd_hibernate_timeout", "10ms",
+	   "silence of a client after which its session leaves the worker and waits in the pool (0 = never)"),
 	I("smtpd_soft_error_limit", "10", "errors before each reply is delayed"),
 	T("smtpd_error_sleep_time", "1s", "delay per error past the soft limit"),
 	I("smtpd_hard_error_limit", "20", "errors before the server disconnects"),

@@ -106,6 +106,7 @@ void command_loop(struct session *s)
 			session_end(s, 0);
 		}
 		flush_if_idle(s);
+		sleep_if_silent(s);
 		size_t len = 0;
 		int st = rbuf_getline(s->in, s->line, (size_t)s->line_limit + 1, &len, NULL);
 		if (st == IO_LONG) {

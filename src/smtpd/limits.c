@@ -23,17 +23,35 @@ static const char *service(const struct session *s)
 	return s->role == ROLE_SUBMISSION ? "submission" : "smtp";
 }
 
+/* ready and ident for this client: 1 when anvil is to be asked */
+static int set_ident(struct session *s)
+{
+	int any = cfg_int("smtpd_client_connection_count_limit") > 0 ||
+	          cfg_int("smtpd_client_connection_rate_limit") > 0 || cfg_int("smtpd_client_message_rate_limit") > 0 ||
+	          cfg_int("smtpd_client_recipient_rate_limit") > 0 || cfg_int("smtpd_client_auth_rate_limit") > 0;
+	ready = 0; /* the previous client's, when this process served one */
+	ident[0] = 0;
+	if (!any || !s->addr.family || anvil_exempt(&s->addr)) return 0;
+	if (anvil_ident(ident, sizeof ident, service(s), &s->addr) < 0) return 0;
+	ready = 1;
+	return 1;
+}
+
+void limits_wake(struct session *s)
+{
+	set_ident(s);
+}
+
+const char *limits_ident(void)
+{
+	return ident;
+}
+
 void limits_connect(struct session *s)
 {
 	long long count_limit = cfg_int("smtpd_client_connection_count_limit");
 	long long rate_limit = cfg_int("smtpd_client_connection_rate_limit");
-	int any = count_limit > 0 || rate_limit > 0 || cfg_int("smtpd_client_message_rate_limit") > 0 ||
-	          cfg_int("smtpd_client_recipient_rate_limit") > 0 || cfg_int("smtpd_client_auth_rate_limit") > 0;
-	ready = 0; /* the previous client's, when this process served one */
-	ident[0] = 0;
-	if (!any || !s->addr.family || anvil_exempt(&s->addr)) return;
-	if (anvil_ident(ident, sizeof ident, service(s), &s->addr) < 0) return;
-	ready = 1;
+	if (!set_ident(s)) return;
 	long count, rate;
 	/* the connection is counted even when no count or rate limit is set:
 	 * anvil's statistics then still show who is busy */

@@ -64,6 +64,8 @@ static void setup(struct session *s)
 	s->rcpt_limit = cfg_int("smtpd_recipient_limit");
 	s->last_cmd = "CONNECT";
 	memcpy(s->proto, "SMTP", 5);
+	long long h = cfg_time("smtpd_hibernate_timeout");
+	s->hibernate_ms = h < 0 || h >= ms ? 0 : (int)h;
 }
 
 /* one client, from the greeting to session_end() */
@@ -78,10 +80,25 @@ static void session(void)
 	command_loop(&S);
 }
 
+/* a session that slept in the pool (sleep.c), in this worker now */
+static void wake(const void *state, size_t len, int anvil, enum serve_wake why)
+{
+	setup(&S);
+	if (session_wake(&S, state, len, anvil) < 0) {
+		log_msg("warning: a hibernated session came back unreadable; closing its connection");
+		if (anvil >= 0) close(anvil);
+		serve_session_end(0, 1);
+	}
+	if (why == SERVE_WAKE_TIMEOUT) io_failed(&S, IO_TIMEOUT);
+	if (why == SERVE_WAKE_NO_ROOM) S.stay_awake = 1;
+	command_loop(&S);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	program_name = argv[0] ? argv[0] : "yubin-smtpd";
 	log_init(program_name);
+	serve_resumable(wake);
 	serve(argv, session);
 }

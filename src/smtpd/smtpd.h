@@ -68,6 +68,8 @@ struct session {
 	long long size_limit;
 	long long rcpt_limit;
 	const char *last_cmd;  /* for "lost connection after X" */
+	int hibernate_ms;      /* silence before the session leaves the worker (sleep.c); 0 never */
+	int stay_awake;        /* the pool had no room for it, or it does not fit a record */
 	unsigned long ncmd[16], nbad[16], ntotal;
 	char *line;            /* command line buffer, line_limit + 1 */
 };
@@ -130,6 +132,10 @@ void limits_connect(struct session *s);
 int limits_mail(struct session *s);
 int limits_rcpt(struct session *s);
 int limits_auth(struct session *s);
+/* a woken session (sleep.c): the limits limits_connect had set up, without
+ * counting the connection again; limits_ident is the anvil ident ("" none) */
+void limits_wake(struct session *s);
+const char *limits_ident(void);
 
 /* cleanup.c: canonical rewriting of an envelope address (1 rewritten
  * into out, 0 unchanged, -1 table failure), and the inspection of a
@@ -174,6 +180,14 @@ void bdat_reset(struct session *s);
 const char *smtputf8_addr_check(int declared, const char *addr, int sender);
 /* the "with" protocol of the Received header: UTF8SMTP... or s->proto */
 const char *received_protocol(const struct session *s);
+
+/* sleep.c: hibernation between commands (serve.h). sleep_if_silent
+ * returns when the client spoke within smtpd_hibernate_timeout or the
+ * session may not sleep; else the worker moves on and it never returns.
+ * session_wake fills a fresh session (main.c's setup) from the record:
+ * 0, or -1 when the record is not one of ours. */
+void sleep_if_silent(struct session *s);
+int session_wake(struct session *s, const void *state, size_t len, int anvil);
 
 /* tls.c */
 const char *service_name(const struct session *s);

@@ -117,6 +117,9 @@ with Instance() as y:
     box = y.maildir("demo@example.test")
     # before any worker starts: a control/ change makes workers exec anew
     y.run("yubin-user", "add", "pool@example.test", input=(GOOD + "\n").encode())
+    # the worker of a session is what this test follows: no session may
+    # move to another worker by sleeping in the pool (smtpd-hibernate.t)
+    y.control("smtpd_hibernate_timeout", "0")
     pool = pool_of(y)
     t.ok(pool is not None, "yubin-run runs one yubin-smtpd pool on the smtp socket")
 

@@ -46,6 +46,13 @@ int main(void)
 	ok(parse_time("99999999999999999999", 20, 's', &v) < 0, "overflow refused");
 	ok(parse_time("9999999999999999w", 17, 's', &v) < 0, "unit overflow refused");
 	ok(parse_time("1\0s", 3, 's', &v) < 0, "NUL inside refused");
+	ok(parse_time("10ms", 4, 'M', &v) == 0 && v == 10, "millisecond setting: ms suffix");
+	ok(parse_time("250", 3, 'M', &v) == 0 && v == 250, "millisecond setting: no suffix is ms");
+	ok(parse_time("2s", 2, 'M', &v) == 0 && v == 2000, "millisecond setting: seconds");
+	ok(parse_time("1m", 2, 'M', &v) == 0 && v == 60000, "millisecond setting: minutes");
+	ok(parse_time("10ms", 4, 's', &v) < 0, "ms suffix only where milliseconds are meant");
+	ok(parse_time("10mx", 4, 'M', &v) < 0 && parse_time("ms", 2, 'M', &v) < 0, "bad millisecond values refused");
+	ok(parse_time("9999999999999999w", 17, 'M', &v) < 0, "millisecond unit overflow refused");
 	ok(parse_size("10240000", 8, &v) == 0 && v == 10240000, "size");
 	ok(parse_size("10k", 3, &v) == 0 && v == 10240, "size with k");
 	ok(parse_size("-1", 2, &v) < 0, "negative size refused");

@@ -1,0 +1,145 @@
+/* sleep.c — a client that has gone silent between transactions does not
+ * keep a worker: after smtpd_hibernate_timeout without a byte, the
+ * session is written into a small record and handed with its connection
+ * (and the anvil socket that counts it) to the pool process (serve.h,
+ * "Hibernation"). When the client speaks again, hangs up, or has been
+ * silent for smtpd_timeout in all, a free worker reads the record back
+ * and the command loop goes on where it stopped. A session sleeps only
+ * at a command boundary, outside a transaction, with nothing buffered
+ * either way, and not when a yubin-tlsd child of this process carries
+ * its TLS; the connection to yubin-queue kept from its last message is
+ * closed first. */
+#include "smtpd.h"
+#include "anvil.h"
+#include "log.h"
+#include "serve.h"
+#include "hibernate.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define RECORD_VERSION 1
+
+/* the session between transactions: what session_wake needs to go on */
+struct record {
+	uint32_t version;
+	uint32_t role;
+	struct ipaddr addr;
+	int32_t trusted, esmtp, auth_seen, tls, has_login;
+	uint32_t auth_failures, errors;
+	unsigned long ncmd[16], nbad[16], ntotal;
+	char ip[64], host[256], helo[256], proto[8], sasl_method[8], tls_info[160];
+	char last_cmd[16], login[256];
+};
+
+_Static_assert(sizeof(struct record) <= SERVE_STATE_MAX, "a session record must fit serve.h's limit");
+
+/* copy a NUL-ended string into a fixed field: 0, or -1 when it does not fit */
+static int put_field(char *field, size_t max, const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= max) return -1;
+	memcpy(field, v, n + 1);
+	return 0;
+}
+
+/* a field read back: always NUL-ended within its size */
+#define TAKE(dst, src) do { memcpy(dst, src, sizeof dst); (dst)[sizeof dst - 1] = 0; } while (0)
+
+static int may_sleep(const struct session *s)
+{
+	return s->hibernate_ms > 0 && !s->stay_awake && !s->in_mail && !s->bdat && !s->tls_child && s->infd == 0 &&
+	       s->outfd == 1 && rbuf_pending(s->in) == 0 && s->out->len == 0;
+}
+
+void sleep_if_silent(struct session *s)
+{
+	if (!may_sleep(s)) return;
+	/* the read the command loop was about to do, with the shorter wait:
+	 * a client that speaks in time costs nothing more */
+	int timeout = s->in->timeout_ms;
+	s->in->timeout_ms = s->hibernate_ms;
+	ssize_t got = rbuf_fill(s->in);
+	s->in->timeout_ms = timeout;
+	if (got != IO_TIMEOUT) return;
+	static struct record r;
+	memset(&r, 0, sizeof r);
+	r.version = RECORD_VERSION;
+	r.role = (uint32_t)s->role;
+	r.addr = s->addr;
+	r.trusted = s->trusted;
+	r.esmtp = s->esmtp;
+	r.auth_seen = s->auth_seen;
+	r.tls = s->tls;
+	r.has_login = s->login != NULL;
+	r.auth_failures = s->auth_failures;
+	r.errors = s->errors;
+	memcpy(r.ncmd, s->ncmd, sizeof r.ncmd);
+	memcpy(r.nbad, s->nbad, sizeof r.nbad);
+	r.ntotal = s->ntotal;
+	if (put_field(r.ip, sizeof r.ip, s->ip) < 0 || put_field(r.host, sizeof r.host, s->host) < 0 ||
+	    put_field(r.helo, sizeof r.helo, s->helo) < 0 || put_field(r.proto, sizeof r.proto, s->proto) < 0 ||
+	    put_field(r.sasl_method, sizeof r.sasl_method, s->sasl_method) < 0 ||
+	    put_field(r.tls_info, sizeof r.tls_info, s->tls_info) < 0 ||
+	    put_field(r.last_cmd, sizeof r.last_cmd, s->last_cmd) < 0 ||
+	    (s->login && put_field(r.login, sizeof r.login, s->login) < 0)) {
+		s->stay_awake = 1; /* a login too long for the record: this one stays */
+		return;
+	}
+	int64_t deadline = hib_now_ms() + s->in->timeout_ms - s->hibernate_ms;
+	if (s->auth_seen) {
+		/* as at session_end: the next client of this worker must not find
+		 * what carried the credentials */
+		explicit_bzero(s->in, sizeof *s->in);
+		explicit_bzero(s->line, (size_t)s->line_limit + 1);
+	}
+	if (s->q_open) {
+		/* the queue writer kept from the last message: the next one
+		 * opens another, in whichever worker takes it */
+		qclient_close(&s->q);
+		s->q_open = 0;
+	}
+	int anvil = anvil_release();
+	serve_hibernate(&r, sizeof r, anvil, deadline);
+	/* the pool could not take it: go on awake, anvil keeps counting */
+	if (anvil >= 0) anvil_adopt(anvil, limits_ident());
+	explicit_bzero(&r, sizeof r);
+}
+
+int session_wake(struct session *s, const void *state, size_t len, int anvil)
+{
+	static struct record r;
+	if (len != sizeof r) return -1;
+	memcpy(&r, state, sizeof r);
+	if (r.version != RECORD_VERSION || r.role != (uint32_t)s->role ||
+	    (r.addr.family != 0 && r.addr.family != 4 && r.addr.family != 6))
+		return -1;
+	s->addr = r.addr;
+	s->trusted = r.trusted != 0;
+	s->esmtp = r.esmtp != 0;
+	s->auth_seen = r.auth_seen != 0;
+	s->tls = r.tls != 0;
+	s->auth_failures = r.auth_failures;
+	s->errors = r.errors;
+	memcpy(s->ncmd, r.ncmd, sizeof s->ncmd);
+	memcpy(s->nbad, r.nbad, sizeof s->nbad);
+	s->ntotal = r.ntotal;
+	TAKE(s->ip, r.ip);
+	TAKE(s->host, r.host);
+	TAKE(s->helo, r.helo);
+	TAKE(s->proto, r.proto);
+	TAKE(s->sasl_method, r.sasl_method);
+	TAKE(s->tls_info, r.tls_info);
+	static char last_cmd[sizeof r.last_cmd];
+	TAKE(last_cmd, r.last_cmd);
+	s->last_cmd = last_cmd;
+	if (r.has_login) {
+		r.login[sizeof r.login - 1] = 0;
+		s->login = strdup(r.login);
+		if (!s->login) die_nomem();
+	}
+	explicit_bzero(&r, sizeof r);
+	limits_wake(s);
+	if (anvil >= 0) anvil_adopt(anvil, limits_ident());
+	return 0;
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Hibernation of silent SMTP sessions (serve.h, src/smtpd/sleep.c) on a
+yubin-run instance whose pools have two workers each (YUBIN_PROCESS_LIMIT=2):
+20 clients sit silent after EHLO and all were greeted, then each sends a
+message on its own connection; every session's counters, HELO, TLS, login
+and anvil count survive the sleep; a client silent for smtpd_timeout gets
+421 4.4.2 from a woken session; one that hangs up while asleep is logged as
+lost after its last command; the error limit counts errors on both sides of
+a sleep; silence inside a transaction does not end it; and kill -9 of the
+pool closes the sleeping connections instead of leaving them hanging."""
+import os, re, signal, smtplib, socket, ssl, sys, time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from yubintest import Tap, Instance, BIN, children, tls_client_context, wait_for, wait_messages
+
+t = Tap()
+USER, PASS = "demo@example.test", "demo"
+LIMITED = "127.0.0.2"  # not in mynetworks: anvil counts it
+NAP = 0.3              # well past smtpd_hibernate_timeout (50ms here)
+
+
+def smtp(y, service="smtp", src="127.0.0.1"):
+    return smtplib.SMTP("127.0.0.1", y.port(service), timeout=30, source_address=(src, 0))
+
+
+def raw(y, src="127.0.0.1"):
+    s = socket.socket()
+    s.settimeout(30)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", y.port("smtp")))
+    return s, s.makefile("rb")
+
+
+def hang_up(s, f):
+    f.close()  # the socket's descriptor stays open while its file object does
+    s.close()
+
+
+def reply(f):
+    """one whole reply: (code, last line)"""
+    while True:
+        line = f.readline().decode(errors="replace").rstrip("\r\n")
+        if len(line) < 4 or line[3] != "-":
+            return (int(line[:3]) if line[:3].isdigit() else 0), line
+
+
+def smtpd_pool(y):
+    found = children(y.proc.pid, "yubin-smtpd")
+    return found[0] if found else None
+
+
+with Instance(start=False) as y:
+    y.env["YUBIN_PROCESS_LIMIT"] = "2"
+    y.start()
+    y.control("mynetworks", "127.0.0.1/32")
+    y.control("smtpd_hibernate_timeout", "50ms")
+    y.control("smtpd_client_connection_count_limit", "2")
+    y.control("smtpd_client_event_limit_exceptions", "127.0.0.1/32")
+    y.control("smtpd_hard_error_limit", "3")
+    y.control("smtpd_timeout", "10s")
+    # no control/ change after this: a worker that saw one would exec
+    # itself for its next client and serve it alone, awake
+    box = y.maildir(USER)
+
+    # --- 20 silent clients, 2 workers ---------------------------------
+    clients = []
+    for i in range(20):
+        s = smtp(y)
+        s.ehlo(f"client{i}.example.org")
+        clients.append(s)
+        time.sleep(0.01)
+    t.eq(len(clients), 20, "20 clients greeted and answered EHLO by a pool of 2 workers")
+    time.sleep(NAP)
+    workers = [p for p in children(smtpd_pool(y) or -1)]
+    t.ok(len(workers) <= 2, "the pool has at most 2 workers", str(workers))
+    codes = []
+    for i, s in enumerate(clients):
+        try:
+            s.sendmail("sender@example.org", [USER], f"Subject: sleeper {i}\r\n\r\nwoke up\r\n".encode())
+            codes.append(250)
+        except smtplib.SMTPException as e:
+            codes.append(repr(e))
+    t.eq(codes, [250] * 20, "each of the 20 sends a message after its sleep")
+    for s in clients:
+        s.quit()
+    got = wait_messages(box, 20)
+    t.eq(len(got), 20, "20 messages delivered")
+    helos = set()
+    for m in got.values():
+        h = re.search(rb"from (client\d+\.example\.org)", m)
+        if h:
+            helos.add(h.group(1))
+    t.eq(len(helos), 20, "each Received header has its own client's HELO name (kept through the sleep)")
+    disc = re.findall(r"disconnect from localhost\[127\.0\.0\.1\] (ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5)",
+                      y.log())
+    t.eq(len(disc), 20, "the disconnect line counts the commands from both sides of the sleep")
+
+    # --- silence inside a transaction: no sleep, nothing lost ---------------
+    s = smtp(y)
+    s.ehlo("txn.example.org")
+    s.mail("sender@example.org")
+    s.rcpt(USER)
+    time.sleep(NAP)
+    code, _ = s.data(b"Subject: slow client\r\n\r\nsilent between RCPT and DATA\r\n")
+    t.eq(code, 250, "a client silent between RCPT and DATA still gets its message queued")
+    s.quit()
+
+    # --- hang-up while asleep ---------------------------------------------
+    sock, f = raw(y)
+    reply(f)
+    sock.sendall(b"EHLO gone.example.org\r\n")
+    reply(f)
+    time.sleep(NAP)
+    hang_up(sock, f)
+    t.ok(wait_for(lambda: "lost connection after EHLO from localhost[127.0.0.1]" in y.log(), 30),
+         "a client that hangs up while asleep: 'lost connection after EHLO'")
+
+    # --- the error limit counts across sleeps -------------------------------
+    sock, f = raw(y)
+    reply(f)
+    codes = []
+    for i in range(3):
+        sock.sendall(b"BOGUS\r\n")
+        codes.append(reply(f)[0])
+        time.sleep(NAP)
+    sock.sendall(b"NOOP\r\n")
+    code, line = reply(f)
+    t.ok((codes, code) == ([502, 502, 502], 421), "3 errors with sleeps between them reach smtpd_hard_error_limit=3",
+         f"{codes} {line}")
+    hang_up(sock, f)
+
+    # --- anvil keeps counting a sleeping connection -------------------------
+    a, fa = raw(y, LIMITED)
+    b, fb = raw(y, LIMITED)
+    greetings = [reply(fa)[0], reply(fb)[0]]
+    for sk, fk in ((a, fa), (b, fb)):
+        sk.sendall(b"EHLO limited.example.org\r\n")
+        reply(fk)
+    time.sleep(NAP)
+    c, fc = raw(y, LIMITED)
+    code, line = reply(fc)
+    t.ok((greetings, code) == ([220, 220], 421), "two sleeping connections from 127.0.0.2 still count: the third gets 421",
+         f"{greetings} {line}")
+    hang_up(c, fc)
+    lost = re.compile(r"lost connection after EHLO from \S*\[127\.0\.0\.2\]")
+    hang_up(a, fa)
+    t.ok(wait_for(lambda: lost.search(y.log()), 30), "the first one hung up while asleep: woken and ended")
+    c, fc = raw(y, LIMITED)
+    t.eq(reply(fc)[0], 220, "after one of them hung up a new one is greeted: the woken session uncounted itself")
+    hang_up(c, fc)
+    hang_up(b, fb)
+
+    # --- TLS and AUTH survive a sleep ---------------------------------------
+    tls = []
+    for i in range(2):
+        s = smtp(y, "submission")
+        s.ehlo("tls.example.org")
+        s.starttls(context=tls_client_context())
+        s.ehlo("tls.example.org")
+        s.login(USER, PASS)
+        tls.append(s)
+    time.sleep(NAP)
+    third = smtp(y, "submission")
+    code, _ = third.ehlo("third.example.org")
+    t.eq(code, 250, "two TLS+AUTH sessions asleep: a third submission client is served by the pool of 2")
+    third.quit()
+    before = len(wait_messages(box, 21))
+    for i, s in enumerate(tls):
+        s.sendmail(USER, [USER], f"Subject: tls sleeper {i}\r\n\r\nstill logged in\r\n".encode())
+        s.mail(USER)
+        code, text = s.rcpt("someone@example.org")  # relaying needs the login
+        t.ok(code != 554 and b"Relay access denied" not in text,
+             f"TLS session {i}: still authenticated after its sleep (no relay refusal)", f"{code} {text}")
+        s.rset()
+        s.quit()
+    got = wait_messages(box, before + 2)
+    tls_msgs = [m for m in got.values() if b"tls sleeper" in m]
+    t.ok(len(tls_msgs) == 2 and all(b"ESMTPSA" in m for m in tls_msgs),
+         "their messages say ESMTPSA: TLS and login both came back", str([m[:300] for m in tls_msgs]))
+
+    # --- a client silent for smtpd_timeout (10s) ------------------------
+    sock, f = raw(y)
+    reply(f)
+    sock.sendall(b"EHLO slow.example.org\r\n")
+    reply(f)
+    code, line = reply(f)  # nothing sent: the next thing is the server's
+    t.ok(code == 421, "silent for smtpd_timeout while asleep: 421 4.4.2", line)
+    t.ok(wait_for(lambda: "timeout after EHLO from localhost[127.0.0.1]" in y.log(), 30), "logged as a timeout after EHLO")
+    hang_up(sock, f)
+
+    # --- the pool killed: sleeping clients see the end -----------------------
+    sock, f = raw(y)
+    reply(f)
+    sock.sendall(b"EHLO orphan.example.org\r\n")
+    reply(f)
+    time.sleep(NAP)
+    os.kill(smtpd_pool(y), signal.SIGKILL)
+    sock.settimeout(30)
+    try:
+        data = sock.recv(100)
+    except OSError as e:
+        data = repr(e).encode()
+    # not the 421 of smtpd_timeout: the pool held the only copy of it
+    t.ok(data == b"" or b"Reset" in data, "kill -9 of the pool: the sleeping client's connection closes", data)
+    hang_up(sock, f)
+
+t.done()
