@@ -6,8 +6,9 @@ hold a worker"): CLIENTS clients at once each run SESSIONS SMTP sessions
 (EHLO, MAIL, RCPT, DATA, QUIT) with PAUSE_MS of silence before every
 command, so every command of every session finds its session asleep when
 hibernation is on. Reports the CPU the smtpd pool and its workers spent
-per command (from /proc: the pool's own and reaped children's times plus
-its live workers'), the workers alive at the end, and the wall time.
+per command (from /proc: schedstat of the pool and its live workers, plus
+the reaped workers' times), the workers alive at the end, and the wall
+time.
 Run once with smtpd_hibernate_timeout 0 and once with the default to see
 the price of a sleep and a wake per command (bench/hibernate.sh does)."""
 import os, smtplib, sys, threading, time
@@ -37,16 +38,21 @@ def children(pid):
     return out
 
 
+def run_ns(pid):
+    """CPU time of pid in ns (schedstat: exact, unlike the tick counts)"""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
 def cpu():
-    """seconds of CPU of the pool, its reaped workers and its live ones"""
-    s = stat(pool)
-    total = sum(int(x) for x in s[11:15])  # utime stime cutime cstime
+    """seconds of CPU of the pool, its live workers and its reaped ones"""
+    total = run_ns(pool) / 1e9 + sum(int(x) for x in stat(pool)[13:15]) / TICK  # + cutime cstime
     for w in children(pool):
         try:
-            total += sum(int(x) for x in stat(w)[11:13])
+            total += run_ns(w) / 1e9
         except OSError:
             pass
-    return total / TICK
+    return total
 
 
 def client(n, errors):

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -23,6 +25,10 @@
 #include <unistd.h>
 
 #define LISTEN_FD 3          /* where systemd puts the first socket */
+/* with hibernation, work waiting this long for a worker asks the busy
+ * ones for room, and this long makes the pool fork one */
+#define PRESS_AFTER_MS 2
+#define FORK_AFTER_MS 20
 #define PROCESS_LIMIT_MAX 10000
 
 /* what a worker tells the pool through the status pipe (one write each,
@@ -52,6 +58,9 @@ static int status_fd = -1;   /* pool: read end; worker: write end */
 static void (*resume_fn)(const void *state, size_t len, int extra_fd, enum serve_wake why);
 static int sleep_sock[2] = { -1, -1 }, wake_sock[2] = { -1, -1 };
 static unsigned long woken_sent, woken_taken;
+/* readable while work waits that no idle worker will take (serve.h) */
+static int pressure[2] = { -1, -1 };
+static int pressing;
 
 /* NULL for a daemon's own socket (serve_socket): a control/ change then
  * reloads the settings instead of exec'ing the program again */
@@ -238,6 +247,31 @@ static int take_woken(struct hib_msg *m)
 	return 1;
 }
 
+/* An idle worker waits in epoll with EPOLLEXCLUSIVE on the listening and
+ * the wake socket, so a connection or a woken session wakes one idle
+ * worker, not all of them. The kernel may hand such a wakeup to any
+ * epoll instance watching the socket, so only idle workers watch: a
+ * worker takes both sockets out of its set while it serves a session. */
+static void watch(int ep, int on)
+{
+	int fds[2] = { LISTEN_FD, wake_sock[1] };
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0) continue;
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fds[i] };
+		if (epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fds[i], &ev) < 0) {
+			log_sys("epoll_ctl");
+			_exit(EXIT_TEMP);
+		}
+	}
+}
+
+/* 1 when a connection or a woken session is waiting right now */
+static int work_waiting(void)
+{
+	struct pollfd p[2] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = wake_sock[1], .events = POLLIN } };
+	return poll(p, wake_sock[1] >= 0 ? 2 : 1, 0) > 0;
+}
+
 __attribute__((noreturn)) static void worker(void (*session)(void), const sigset_t *mask)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -255,23 +289,43 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 	int idle_ms = idle_s > 0 && idle_s < 86400 ? (int)idle_s * 1000 : 100000;
 
 	static struct hib_msg woken;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	/* the status pipe's write end reports EPOLLERR once the pool, its
+	 * only reader, is gone: then no one supervises us, so we leave */
+	struct epoll_event st = { .events = 0, .data.fd = status_fd };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, status_fd, &st) < 0) {
+		log_sys("epoll");
+		_exit(EXIT_TEMP);
+	}
+	watch(ep, 1);
 	for (;;) {
-		/* the status pipe's write end reports POLLERR once the pool, its
-		 * only reader, is gone: then no one supervises us, so we leave */
-		struct pollfd pfd[3] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = status_fd, .events = 0 },
-		                         { .fd = wake_sock[1], .events = POLLIN } };
-		int r = poll(pfd, wake_sock[1] >= 0 ? 3 : 2, idle_ms);
-		if (r == 0) _exit(0); /* idle too long: the pool makes another when needed */
+		struct epoll_event ev[3];
+		int r = epoll_wait(ep, ev, 3, idle_ms);
 		if (r < 0) continue;
-		if (pfd[1].revents & (POLLERR | POLLHUP)) _exit(0);
+		if (r == 0) {
+			/* idle too long: the pool makes another when needed. A
+			 * wakeup may have come to us as we timed out: look again */
+			watch(ep, 0);
+			if (!work_waiting()) _exit(0);
+			watch(ep, 1);
+			continue;
+		}
+		int listen_ready = 0, wake_ready = 0;
+		for (int i = 0; i < r; i++) {
+			if (ev[i].data.fd == status_fd) _exit(0);
+			listen_ready |= ev[i].data.fd == LISTEN_FD;
+			wake_ready |= ev[i].data.fd == wake_sock[1];
+		}
 		/* a client that was waiting already goes before a new one */
-		if (wake_sock[1] >= 0 && (pfd[2].revents & POLLIN) && take_woken(&woken)) {
+		if (wake_ready && take_woken(&woken)) {
+			watch(ep, 0);
 			run_session(session, &woken);
 			if (uses >= max_use) _exit(0);
 			report(1, 0);
+			watch(ep, 1);
 			continue;
 		}
-		if (!(pfd[0].revents & POLLIN)) continue;
+		if (!listen_ready) continue;
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof peer;
 		int conn = accept4(LISTEN_FD, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
@@ -282,6 +336,7 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 			}
 			continue; /* another worker took it */
 		}
+		watch(ep, 0);
 		report(0, 0);
 		take_connection(conn, &peer);
 		if (control_changed()) {
@@ -299,6 +354,7 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 		run_session(session, NULL);
 		if (uses >= max_use) _exit(0);
 		report(1, 0);
+		watch(ep, 1);
 	}
 }
 
@@ -373,6 +429,7 @@ static void fork_worker(const int sp[2], void (*session)(void), const sigset_t *
 		if (resume_fn) {
 			close(sleep_sock[0]);
 			close(wake_sock[0]);
+			close(pressure[1]);
 			lot_forget();
 		}
 		worker(session, orig);
@@ -383,6 +440,28 @@ static void fork_worker(const int sp[2], void (*session)(void), const sigset_t *
 		return;
 	}
 	workers[nworkers++] = (struct worker){ pid, 1 };
+}
+
+/* The pressure pipe holds one byte while the pool wants a worker; the
+ * worker that puts its client to sleep for it reads the byte, so one
+ * request sends one client to sleep, and another byte asks again. */
+static void press(int on)
+{
+	char c = '!';
+	int queued = 0;
+	if (pressure[1] < 0 || (!on && !pressing)) return;
+	if (on) {
+		if (ioctl(pressure[0], FIONREAD, &queued) == 0 && queued == 0 && write(pressure[1], &c, 1) == 1)
+			pressing = 1;
+	} else {
+		while (read(pressure[0], &c, 1) == 1) continue;
+		pressing = 0;
+	}
+}
+
+int serve_pressure_fd(void)
+{
+	return in_worker ? pressure[0] : -1;
 }
 
 /* sessions workers put to sleep: into the lot, or straight back awake
@@ -418,7 +497,8 @@ static void hibernation_init(void)
 	}
 	if (max > 100000) max = 100000;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sleep_sock) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wake_sock) < 0)
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wake_sock) < 0 ||
+	    pipe2(pressure, O_CLOEXEC | O_NONBLOCK) < 0)
 		die_sys(EXIT_TEMP, "socketpair");
 	lot_init(max);
 }
@@ -452,27 +532,47 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 
 	struct pollfd *pfd = calloc(4 + lot_max(), sizeof *pfd);
 	if (!pfd) die_nomem();
-	int blocked = 0; /* the wake socket was full: wait until it drains */
+	int blocked = 0;          /* the wake socket was full: wait until it drains */
+	int waiting = 0;          /* a connection waits and no worker was idle */
+	int64_t need_since = -1;  /* since when work waits for a worker, or -1 */
 	for (;;) {
 		reap();
 		if (stopping) stop();
 		status_fd = sp[0];
 		read_status();
-		int room = idle_workers() == 0 && nworkers < limit;
-		/* a woken session no idle worker will take: fork one for it */
-		if (room && woken_sent > woken_taken) {
+		int idle = idle_workers() != 0;
+		/* taken by an idle worker, or by one that made room and took it
+		 * before we saw it idle */
+		if (waiting && (idle || !work_waiting())) waiting = 0;
+		/* Work no idle worker will take (a connection, a woken session).
+		 * With hibernation, ask for room first: a worker whose client is
+		 * silent puts it to sleep and takes the work, so silent clients
+		 * do not make the pool grow. Asked only when the need outlasts
+		 * the moment a worker takes to report itself idle, and a worker
+		 * is forked when nobody made room in time. */
+		int need = !idle && (waiting || woken_sent > woken_taken);
+		int64_t now = hib_now_ms();
+		if (!need) need_since = -1;
+		else if (need_since < 0) need_since = now;
+		int64_t needed = need ? now - need_since : 0;
+		press(resume_fn && need && needed >= PRESS_AFTER_MS);
+		int fork_now = need && nworkers < limit && (!resume_fn || needed >= FORK_AFTER_MS);
+		if (fork_now) {
 			fork_worker(sp, session, &orig);
+			waiting = 0;
 			continue;
 		}
 		/* watch the socket only when a connection would find no idle
-		 * worker: then it waits for the one we fork */
+		 * worker: then it waits for the one we fork or a worker that
+		 * puts its client to sleep */
+		int watch = !idle && !waiting && (nworkers < limit || resume_fn);
 		size_t n = 0, at_listen = 0, at_lot = 0, nlot = 0;
 		pfd[n++] = (struct pollfd){ .fd = sp[0], .events = POLLIN };
 		if (resume_fn) {
 			pfd[n++] = (struct pollfd){ .fd = sleep_sock[0], .events = POLLIN };
 			pfd[n++] = (struct pollfd){ .fd = wake_sock[0], .events = blocked ? POLLOUT : 0 };
 		}
-		if (room) {
+		if (watch) {
 			at_listen = n;
 			pfd[n++] = (struct pollfd){ .fd = LISTEN_FD, .events = POLLIN };
 		}
@@ -483,6 +583,11 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 			n += nlot;
 		}
 		int wait_ms = blocked ? -1 : lot_timeout();
+		if (need && resume_fn) { /* the next step of asking for room */
+			int64_t next = (needed < PRESS_AFTER_MS ? PRESS_AFTER_MS : FORK_AFTER_MS) - needed + 1;
+			if (needed >= FORK_AFTER_MS) next = 100; /* at the limit: look again now and then */
+			if (wait_ms < 0 || wait_ms > next) wait_ms = (int)next;
+		}
 		struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
 		int r = ppoll(pfd, n, wait_ms >= 0 ? &ts : NULL, &orig);
 		if (r < 0) continue; /* a signal */
@@ -491,7 +596,7 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 			else woken_sent += lot_wake(pfd + at_lot, nlot, wake_sock[0], &blocked);
 			take_sleepers();
 		}
-		if (room && (pfd[at_listen].revents & POLLIN)) fork_worker(sp, session, &orig);
+		if (watch && (pfd[at_listen].revents & POLLIN)) waiting = 1;
 	}
 }
 

@@ -62,7 +62,14 @@ void serve_socket(int listen_fd, size_t limit, void (*session)(void)) __attribut
  * get, deadline_ms is on CLOCK_MONOTONIC (hib_now_ms()). On success the
  * worker's copies of fds 0/1 and extra_fd are closed and it goes back to
  * its accept loop: the call does not return. It returns -1 (nothing
- * changed) outside a pool worker or when the pool cannot take it. */
+ * changed) outside a pool worker or when the pool cannot take it.
+ *
+ * serve_pressure_fd() is readable while work waits that no idle worker
+ * will take (-1 outside a pool worker with hibernation): a worker whose
+ * client is silent should then let it sleep at once. The pool forks a
+ * worker for such work as before while under the process limit; at the
+ * limit the sessions put to sleep are what frees workers. */
+int serve_pressure_fd(void);
 enum serve_wake { SERVE_WAKE_READY = 1, SERVE_WAKE_TIMEOUT = 2, SERVE_WAKE_NO_ROOM = 3 };
 #define SERVE_STATE_MAX 4096
 void serve_resumable(void (*fn)(const void *state, size_t len, int extra_fd, enum serve_wake why));

@@ -46,8 +46,9 @@ const struct setting settings[] = {
 	I("smtpd_recipient_limit", "1000", "recipients per message"),
 	Z("message_size_limit", "10240000", "bytes per message (0 = no limit)"),
 	T("smtpd_timeout", "300s", "idle time before the server gives up on a client"),
-	TM("smtpd_hibernate_timeout", "10ms",
-	   "silence of a client after which its session leaves the worker and waits in the pool (0 = never)"),
+	TM("smtpd_hibernate_timeout", "1s",
+	   "silence of a client after which its session leaves the worker and waits in the pool; sooner when "
+	   "the pool has no idle worker (0 = never)"),
 	I("smtpd_soft_error_limit", "10", "errors before each reply is delayed"),
 	T("smtpd_error_sleep_time", "1s", "delay per error past the soft limit"),
 	I("smtpd_hard_error_limit", "20", "errors before the server disconnects"),

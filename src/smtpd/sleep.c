@@ -1,5 +1,6 @@
 /* sleep.c — a client that has gone silent between transactions does not
- * keep a worker: after smtpd_hibernate_timeout without a byte, the
+ * keep a worker: after smtpd_hibernate_timeout without a byte, or after
+ * PRESSED_SILENCE_MS when the pool has work and no idle worker, the
  * session is written into a small record and handed with its connection
  * (and the anvil socket that counts it) to the pool process (serve.h,
  * "Hibernation"). When the client speaks again, hangs up, or has been
@@ -15,10 +16,15 @@
 #include "serve.h"
 #include "hibernate.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RECORD_VERSION 1
+/* a busy pool wants workers: a client silent this long sleeps */
+#define PRESSED_SILENCE_MS 10
 
 /* the session between transactions: what session_wake needs to go on */
 struct record {
@@ -52,16 +58,39 @@ static int may_sleep(const struct session *s)
 	       s->outfd == 1 && rbuf_pending(s->in) == 0 && s->out->len == 0;
 }
 
+/* 1 when the client stayed silent long enough to sleep: for
+ * smtpd_hibernate_timeout, or for PRESSED_SILENCE_MS when the pool asks
+ * for a worker (serve_pressure_fd) and this one takes the request; 0 when
+ * the client spoke or hung up first (the command loop reads it as usual) */
+static int silent_long_enough(struct session *s)
+{
+	struct pollfd p[2] = { { .fd = s->infd, .events = POLLIN }, { .fd = serve_pressure_fd(), .events = POLLIN } };
+	nfds_t n = p[1].fd >= 0 ? 2 : 1;
+	int64_t start = hib_now_ms(), limit = s->hibernate_ms;
+	for (;;) {
+		int64_t quiet = hib_now_ms() - start;
+		if (quiet >= limit) {
+			if (limit == s->hibernate_ms) return 1;
+			/* asked: the first worker to read the request goes */
+			char c;
+			if (read(p[1].fd, &c, 1) == 1) return 1;
+			n = 2;
+			limit = s->hibernate_ms;
+			continue;
+		}
+		int r = poll(p, n, (int)(limit - quiet));
+		if (r < 0 && errno != EINTR) return 0;
+		if (r > 0 && p[0].revents) return 0;
+		if (r > 0 && n == 2 && (p[1].revents & POLLIN) && PRESSED_SILENCE_MS < limit) {
+			n = 1; /* asked for room: only the client matters now */
+			limit = quiet > PRESSED_SILENCE_MS ? quiet : PRESSED_SILENCE_MS;
+		}
+	}
+}
+
 void sleep_if_silent(struct session *s)
 {
-	if (!may_sleep(s)) return;
-	/* the read the command loop was about to do, with the shorter wait:
-	 * a client that speaks in time costs nothing more */
-	int timeout = s->in->timeout_ms;
-	s->in->timeout_ms = s->hibernate_ms;
-	ssize_t got = rbuf_fill(s->in);
-	s->in->timeout_ms = timeout;
-	if (got != IO_TIMEOUT) return;
+	if (!may_sleep(s) || !silent_long_enough(s)) return;
 	static struct record r;
 	memset(&r, 0, sizeof r);
 	r.version = RECORD_VERSION;

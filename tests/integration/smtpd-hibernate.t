@@ -7,7 +7,10 @@ and anvil count survive the sleep; a client silent for smtpd_timeout gets
 421 4.4.2 from a woken session; one that hangs up while asleep is logged as
 lost after its last command; the error limit counts errors on both sides of
 a sleep; silence inside a transaction does not end it; and kill -9 of the
-pool closes the sleeping connections instead of leaving them hanging."""
+pool closes the sleeping connections instead of leaving them hanging.
+Then, with smtpd_hibernate_timeout at 60s, sessions sleep only because the
+pool asks for room: 12 clients after EHLO on a pool of 2 are all greeted
+and all send their message."""
 import os, re, signal, smtplib, socket, ssl, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, children, tls_client_context, wait_for, wait_messages
@@ -202,5 +205,28 @@ with Instance(start=False) as y:
     # not the 421 of smtpd_timeout: the pool held the only copy of it
     t.ok(data == b"" or b"Reset" in data, "kill -9 of the pool: the sleeping client's connection closes", data)
     hang_up(sock, f)
+
+# --- sleeping to make room: the pool at its limit asks its workers -------
+with Instance(start=False) as y:
+    y.env["YUBIN_PROCESS_LIMIT"] = "2"
+    y.start()
+    y.control("mynetworks", "127.0.0.1/32")
+    y.control("smtpd_hibernate_timeout", "60s")  # longer than the socket timeouts here
+    clients = []
+    for i in range(12):
+        s = smtp(y)
+        s.ehlo(f"crowd{i}.example.org")
+        clients.append(s)
+    t.eq(len(clients), 12, "12 silent clients greeted by a pool of 2 that may not fork: the busy workers made room")
+    codes = []
+    for i, s in enumerate(clients):
+        try:
+            s.sendmail("sender@example.org", [USER], f"Subject: crowd {i}\r\n\r\nmade room\r\n".encode())
+            codes.append(250)
+        except smtplib.SMTPException as e:
+            codes.append(repr(e))
+        s.quit()
+    t.eq(codes, [250] * 12, "each of them sends its message")
+    t.eq(len(wait_messages(y.maildir(USER), 12)), 12, "12 messages delivered")
 
 t.done()
