@@ -128,6 +128,7 @@ int qclient_begin(struct qclient *q, const struct buf *env)
 		goto fail;
 	if (rbuf_getline(q->r, line, sizeof line, &len, NULL) != IO_OK || !qid_valid(line)) goto fail;
 	memcpy(q->id, line, len + 1);
+	q->in_message = 1;
 	return 0;
 fail:
 	q->failed = 1;
@@ -167,7 +168,10 @@ int qclient_commit(struct qclient *q, char *reply, size_t max)
 	 * ("defer 4.3.1" on a full disk): read it if it is there */
 	if (q->failed && (!q->r || (!rbuf_pending(q->r) && wait_readable(q->from, 1000) != 1))) return -1;
 	if (rbuf_getline(q->r, line, sizeof line, &len, NULL) != IO_OK) goto fail;
-	if (!q->failed && strncmp(line, "ok ", 3) == 0) return 0;
+	if (!q->failed && strncmp(line, "ok ", 3) == 0) {
+		q->in_message = 0;
+		return 0;
+	}
 	const char *sp = strchr(line, ' ');
 	if (sp && (strncmp(line, "defer ", 6) == 0 || strncmp(line, "reject ", 7) == 0)) snprintf(reply, max, "%s", sp + 1);
 	q->failed = 1; /* yubin-queue exits after a failure: reopen */
@@ -175,6 +179,11 @@ int qclient_commit(struct qclient *q, char *reply, size_t max)
 fail:
 	q->failed = 1;
 	return -1;
+}
+
+int qclient_reusable(const struct qclient *q)
+{
+	return q->pid < 0 && q->to >= 0 && !q->failed && !q->in_message;
 }
 
 void qclient_close(struct qclient *q)

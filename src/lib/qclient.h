@@ -31,6 +31,7 @@ struct qclient {
 	struct rbuf *r;
 	char id[QID_MAX];
 	int failed;
+	int in_message;       /* between qclient_begin and a queued commit */
 };
 
 /* Envelope building: appends one record to env (returns -1 if the value
@@ -52,6 +53,10 @@ int qclient_hold(struct qclient *q);
 int qclient_commit(struct qclient *q, char *reply, size_t max);
 /* Stop yubin-queue (closes its stdin, reaps it). */
 void qclient_close(struct qclient *q);
+/* 1 when q is a sound connection to the injector between messages: a
+ * process may keep it for its next client's messages (yubin-smtpd's
+ * workers do); a spawned yubin-queue is closed with its session. */
+int qclient_reusable(const struct qclient *q);
 
 /* Full path of a sibling program in the directory of /proc/self/exe. */
 int prog_path(char *out, size_t max, const char *name);

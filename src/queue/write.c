@@ -131,6 +131,12 @@ static int queue_one(struct session *s)
 	char id[QID_MAX], head[64];
 
 	s->hold = 0;
+	/* the file is made once an envelope begins: a caller that keeps its
+	 * connection between messages (a yubin-smtpd worker) holds nothing
+	 * in queue/tmp meanwhile */
+	ssize_t got = rbuf_fill(&s->in);
+	if (got == IO_EOF) return 1;
+	if (got < 0) return failed(s, "4.3.0", "envelope truncated or malformed");
 	gettimeofday(&tv, NULL);
 	snprintf(s->tmpname, sizeof s->tmpname, "%ld.%ld.%u", (long)getpid(), (long)tv.tv_usec,
 	         __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));

@@ -20,10 +20,15 @@ static const char *program_name;
 
 /* a session's memory goes with it, so the next one served by the same
  * worker (serve.h) starts from nothing, as a new process would
- * (session_end has wiped what an AUTH exchange went through) */
+ * (session_end has wiped what an AUTH exchange went through). Only the
+ * connection to the injector stays: it is the worker's, between messages
+ * (session_end closed it otherwise), and saves the next client's first
+ * message a connect and a thread in yubin-queue. */
 static void forget(struct session *s)
 {
 	transaction_reset(s);
+	struct qclient q = s->q;
+	int q_open = s->q_open;
 	free(s->rcpt);
 	free(s->rcpt_notify);
 	free(s->rcpt_orcpt);
@@ -35,6 +40,8 @@ static void forget(struct session *s)
 	free(s->out);
 	free(s->line);
 	memset(s, 0, sizeof *s);
+	s->q = q;
+	s->q_open = q_open;
 }
 
 static void setup(struct session *s)

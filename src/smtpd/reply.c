@@ -98,7 +98,7 @@ void session_end(struct session *s, int code)
 	size_t len = 0;
 	unsigned long ok_total = 0, total = 0;
 	wbuf_flush(s->out);
-	if (s->q_open) {
+	if (s->q_open && !qclient_reusable(&s->q)) {
 		qclient_close(&s->q); /* no commit: yubin-queue drops what it had */
 		s->q_open = 0;
 	}

@@ -8,8 +8,8 @@
  * and the command loop goes on where it stopped. A session sleeps only
  * at a command boundary, outside a transaction, with nothing buffered
  * either way, and not when a yubin-tlsd child of this process carries
- * its TLS; the connection to yubin-queue kept from its last message is
- * closed first. */
+ * its TLS. The connection to the injector stays with the worker, as at
+ * the end of a session. */
 #include "smtpd.h"
 #include "anvil.h"
 #include "log.h"
@@ -61,7 +61,7 @@ static int may_sleep(const struct session *s)
 /* 1 when the client stayed silent long enough to sleep: for
  * smtpd_hibernate_timeout, or for PRESSED_SILENCE_MS when the pool asks
  * for a worker (serve_pressure_fd) and this one takes the request; 0 when
- * the client spoke or hung up first (the command loop reads it as usual) */
+ * the client spoke or hung up first; -1 when poll failed */
 static int silent_long_enough(struct session *s)
 {
 	struct pollfd p[2] = { { .fd = s->infd, .events = POLLIN }, { .fd = serve_pressure_fd(), .events = POLLIN } };
@@ -79,7 +79,7 @@ static int silent_long_enough(struct session *s)
 			continue;
 		}
 		int r = poll(p, n, (int)(limit - quiet));
-		if (r < 0 && errno != EINTR) return 0;
+		if (r < 0 && errno != EINTR) return -1;
 		if (r > 0 && p[0].revents) return 0;
 		if (r > 0 && n == 2 && (p[1].revents & POLLIN) && PRESSED_SILENCE_MS < limit) {
 			n = 1; /* asked for room: only the client matters now */
@@ -90,7 +90,16 @@ static int silent_long_enough(struct session *s)
 
 void sleep_if_silent(struct session *s)
 {
-	if (!may_sleep(s) || !silent_long_enough(s)) return;
+	if (!may_sleep(s)) return;
+	int silent = silent_long_enough(s);
+	if (silent == 0) {
+		/* it spoke: read it now, with no second poll (timeout 0 is none) */
+		int timeout = s->in->timeout_ms;
+		s->in->timeout_ms = 0;
+		rbuf_fill(s->in);
+		s->in->timeout_ms = timeout;
+	}
+	if (silent != 1) return;
 	static struct record r;
 	memset(&r, 0, sizeof r);
 	r.version = RECORD_VERSION;
@@ -122,10 +131,8 @@ void sleep_if_silent(struct session *s)
 		explicit_bzero(s->in, sizeof *s->in);
 		explicit_bzero(s->line, (size_t)s->line_limit + 1);
 	}
-	if (s->q_open) {
-		/* the queue writer kept from the last message: the next one
-		 * opens another, in whichever worker takes it */
-		qclient_close(&s->q);
+	if (s->q_open && !qclient_reusable(&s->q)) {
+		qclient_close(&s->q); /* a yubin-queue of this session's own */
 		s->q_open = 0;
 	}
 	int anvil = anvil_release();
