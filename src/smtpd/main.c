@@ -44,12 +44,17 @@ static void forget(struct session *s)
 	s->q_open = q_open;
 }
 
+static enum role role_of(const char *program)
+{
+	const char *base = strrchr(program, '/');
+	base = base ? base + 1 : program;
+	return strcmp(base, "yubin-submission") == 0 ? ROLE_SUBMISSION : ROLE_SMTPD;
+}
+
 static void setup(struct session *s)
 {
-	const char *base = strrchr(program_name, '/');
-	base = base ? base + 1 : program_name;
 	forget(s);
-	s->role = strcmp(base, "yubin-submission") == 0 ? ROLE_SUBMISSION : ROLE_SMTPD;
+	s->role = role_of(program_name);
 	signal(SIGPIPE, SIG_IGN); /* a vanished client or yubin-queue is an error return */
 	s->infd = 0;
 	s->outfd = 1;
@@ -106,6 +111,9 @@ int main(int argc, char **argv)
 	(void)argc;
 	program_name = argv[0] ? argv[0] : "yubin-smtpd";
 	log_init(program_name);
-	serve_resumable(wake);
+	/* hibernation also changes how the pool grows (serve.h): off for
+	 * good when the setting says 0 as the pool starts */
+	S.role = role_of(program_name);
+	if (cfg_time("smtpd_hibernate_timeout") > 0) serve_resumable(wake);
 	serve(argv, session);
 }
