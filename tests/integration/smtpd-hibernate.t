@@ -46,6 +46,28 @@ def reply(f):
             return (int(line[:3]) if line[:3].isdigit() else 0), line
 
 
+def crowd(y, n, name):
+    """n clients connected one after another, each silent after its EHLO"""
+    clients = []
+    for i in range(n):
+        s = smtp(y)
+        s.ehlo(f"{name}{i}.example.org")
+        clients.append(s)
+    return clients
+
+
+def send_each(clients, subject):
+    """each client sends one message: 250 or the error, in order"""
+    codes = []
+    for i, s in enumerate(clients):
+        try:
+            s.sendmail("sender@example.org", [USER], f"Subject: {subject} {i}\r\n\r\nhello\r\n".encode())
+            codes.append(250)
+        except smtplib.SMTPException as e:
+            codes.append(repr(e))
+    return codes
+
+
 def smtpd_pool(y):
     found = children(y.proc.pid, "yubin-smtpd")
     return found[0] if found else None
@@ -65,24 +87,12 @@ with Instance(start=False) as y:
     box = y.maildir(USER)
 
     # --- 20 silent clients, 2 workers ---------------------------------
-    clients = []
-    for i in range(20):
-        s = smtp(y)
-        s.ehlo(f"client{i}.example.org")
-        clients.append(s)
-        time.sleep(0.01)
+    clients = crowd(y, 20, "client")
     t.eq(len(clients), 20, "20 clients greeted and answered EHLO by a pool of 2 workers")
     time.sleep(NAP)
     workers = [p for p in children(smtpd_pool(y) or -1)]
     t.ok(len(workers) <= 2, "the pool has at most 2 workers", str(workers))
-    codes = []
-    for i, s in enumerate(clients):
-        try:
-            s.sendmail("sender@example.org", [USER], f"Subject: sleeper {i}\r\n\r\nwoke up\r\n".encode())
-            codes.append(250)
-        except smtplib.SMTPException as e:
-            codes.append(repr(e))
-    t.eq(codes, [250] * 20, "each of the 20 sends a message after its sleep")
+    t.eq(send_each(clients, "sleeper"), [250] * 20, "each of the 20 sends a message after its sleep")
     for s in clients:
         s.quit()
     got = wait_messages(box, 20)
@@ -213,21 +223,11 @@ with Instance(start=False) as y:
     y.start()
     y.control("mynetworks", "127.0.0.1/32")
     y.control("smtpd_hibernate_timeout", "60s")  # longer than the socket timeouts here
-    clients = []
-    for i in range(12):
-        s = smtp(y)
-        s.ehlo(f"crowd{i}.example.org")
-        clients.append(s)
+    clients = crowd(y, 12, "crowd")
     t.eq(len(clients), 12, "12 silent clients greeted by a pool of 2 that may not fork: the busy workers made room")
-    codes = []
-    for i, s in enumerate(clients):
-        try:
-            s.sendmail("sender@example.org", [USER], f"Subject: crowd {i}\r\n\r\nmade room\r\n".encode())
-            codes.append(250)
-        except smtplib.SMTPException as e:
-            codes.append(repr(e))
+    t.eq(send_each(clients, "crowd"), [250] * 12, "each of them sends its message")
+    for s in clients:
         s.quit()
-    t.eq(codes, [250] * 12, "each of them sends its message")
     t.eq(len(wait_messages(y.maildir(USER), 12)), 12, "12 messages delivered")
 
 t.done()
