@@ -51,6 +51,7 @@ static void on_child(int sig) { (void)sig; }
 static struct worker *workers;
 static size_t nworkers;
 static int status_fd = -1;   /* pool: read end; worker: write end */
+static int kick[2] = { -1, -1 }; /* passes on a wakeup a busy worker got (watch) */
 
 /* Hibernation (serve.h): workers send sleeping sessions to the pool on
  * sleep_sock[1], the pool sends them back on wake_sock[0] and any idle
@@ -251,11 +252,14 @@ static int take_woken(struct hib_msg *m)
  * the wake socket, so a connection or a woken session wakes one idle
  * worker, not all of them. The kernel may hand such a wakeup to any
  * epoll instance watching the socket, so only idle workers watch: a
- * worker takes both sockets out of its set while it serves a session. */
+ * worker takes the sockets out of its set while it serves a session.
+ * A wakeup that came to it between its epoll_wait and that would be
+ * lost: so then, with work still waiting, it writes a byte into the kick
+ * pipe, which the idle workers watch the same way (pass_on). */
 static void watch(int ep, int on)
 {
-	int fds[2] = { LISTEN_FD, wake_sock[1] };
-	for (int i = 0; i < 2; i++) {
+	int fds[3] = { LISTEN_FD, wake_sock[1], kick[0] };
+	for (int i = 0; i < 3; i++) {
 		if (fds[i] < 0) continue;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fds[i] };
 		if (epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fds[i], &ev) < 0) {
@@ -270,6 +274,16 @@ static int work_waiting(void)
 {
 	struct pollfd p[2] = { { .fd = LISTEN_FD, .events = POLLIN }, { .fd = wake_sock[1], .events = POLLIN } };
 	return poll(p, wake_sock[1] >= 0 ? 2 : 1, 0) > 0;
+}
+
+/* this worker stops watching: a wakeup it may have swallowed goes on */
+static void busy(int ep)
+{
+	int queued = 0;
+	char c = '!';
+	watch(ep, 0);
+	if (work_waiting() && ioctl(kick[0], FIONREAD, &queued) == 0 && queued == 0 && write(kick[1], &c, 1) < 0)
+		log_sys("kick");
 }
 
 __attribute__((noreturn)) static void worker(void (*session)(void), const sigset_t *mask)
@@ -315,10 +329,18 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 			if (ev[i].data.fd == status_fd) _exit(0);
 			listen_ready |= ev[i].data.fd == LISTEN_FD;
 			wake_ready |= ev[i].data.fd == wake_sock[1];
+			if (ev[i].data.fd == kick[0]) {
+				/* take the byte (another worker may have been first) and
+				 * try both sockets: neither blocks */
+				char c;
+				ssize_t n = read(kick[0], &c, 1);
+				(void)n;
+				listen_ready = wake_ready = 1;
+			}
 		}
 		/* a client that was waiting already goes before a new one */
-		if (wake_ready && take_woken(&woken)) {
-			watch(ep, 0);
+		if (wake_ready && wake_sock[1] >= 0 && take_woken(&woken)) {
+			busy(ep);
 			run_session(session, &woken);
 			if (uses >= max_use) _exit(0);
 			report(1, 0);
@@ -336,7 +358,7 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 			}
 			continue; /* another worker took it */
 		}
-		watch(ep, 0);
+		busy(ep);
 		report(0, 0);
 		take_connection(conn, &peer);
 		if (control_changed()) {
@@ -499,7 +521,7 @@ static void hibernation_init(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sleep_sock) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, wake_sock) < 0 ||
 	    pipe2(pressure, O_CLOEXEC | O_NONBLOCK) < 0)
-		die_sys(EXIT_TEMP, "socketpair");
+		die_sys(EXIT_TEMP, "cannot make the sockets of hibernation");
 	lot_init(max);
 }
 
@@ -508,7 +530,8 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 	workers = calloc(limit, sizeof *workers);
 	int sp[2];
 	if (!workers) die_nomem();
-	if (pipe2(sp, O_CLOEXEC) < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) die_sys(EXIT_TEMP, "pipe");
+	if (pipe2(sp, O_CLOEXEC) < 0 || fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0 || pipe2(kick, O_CLOEXEC | O_NONBLOCK) < 0)
+		die_sys(EXIT_TEMP, "pipe");
 	/* workers poll before they accept, so a connection another worker
 	 * took cannot block them */
 	int fl = fcntl(LISTEN_FD, F_GETFL);

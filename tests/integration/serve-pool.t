@@ -7,7 +7,7 @@ service's; a change in control/ applies at the very next connection; max_use
 retires a worker; kill -9 of a worker or of the pool loses no later
 connection; the same mode under systemd-socket-activate without --inetd
 (a .socket unit with Accept=no)."""
-import base64, os, shutil, signal, smtplib, socket, ssl, subprocess, sys, time
+import base64, os, shutil, signal, smtplib, socket, ssl, subprocess, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 from yubintest import Tap, Instance, BIN, children, wait_for, wait_messages
 
@@ -197,6 +197,25 @@ with Instance() as y:
         banner = s.connect("127.0.0.1", y.port("smtp"))[1]
         s.quit()
         t.ok(b"changed.example" in banner, f"connection {i + 1} after the change sees the new banner", banner)
+
+    # bursts from 20 clients at once: idle workers wake one per connection
+    # (EPOLLEXCLUSIVE); a wakeup a worker got just as it became busy is
+    # passed on, so no connection waits for the next one to be accepted
+    failures = []
+
+    def burst(n):
+        for _ in range(n):
+            try:
+                with smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=30) as c:
+                    c.noop()
+            except (OSError, smtplib.SMTPException) as e:
+                failures.append(repr(e))
+    threads = [threading.Thread(target=burst, args=(10,)) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    t.eq(failures, [], "200 connections from 20 clients at once are all served")
 
     # max_use retires a worker
     y.control("max_use", "3")
