@@ -24,7 +24,7 @@
 
 #define RECORD_VERSION 1
 /* a busy pool wants workers: a client silent this long sleeps */
-#define PRESSED_SILENCE_MS 10
+#define PRESSED_SILENCE_MS 2
 
 /* the session between transactions: what session_wake needs to go on */
 struct record {
