@@ -28,7 +28,7 @@
 /* with hibernation, work waiting this long for a worker asks the busy
  * ones for room, and this long makes the pool fork one */
 #define PRESS_AFTER_MS 1
-#define FORK_AFTER_MS 5
+#define FORK_AFTER_MS 8
 #define PROCESS_LIMIT_MAX 10000
 
 /* what a worker tells the pool through the status pipe (one write each,

@@ -24,7 +24,7 @@
 
 #define RECORD_VERSION 1
 /* a busy pool wants workers: a client silent this long sleeps */
-#define PRESSED_SILENCE_MS 2
+#define PRESSED_SILENCE_MS 5
 
 /* the session between transactions: what session_wake needs to go on */
 struct record {
