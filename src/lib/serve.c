@@ -29,6 +29,8 @@
  * ones for room, and this long makes the pool fork one */
 #define PRESS_AFTER_MS 1
 #define FORK_AFTER_MS 8
+/* a session woken this recently means the sleepers are active clients */
+#define WAKES_BUSY_MS 100
 #define PROCESS_LIMIT_MAX 10000
 
 /* what a worker tells the pool through the status pipe (one write each,
@@ -558,6 +560,7 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 	int blocked = 0;          /* the wake socket was full: wait until it drains */
 	int waiting = 0;          /* a connection waits and no worker was idle */
 	int64_t need_since = -1;  /* since when work waits for a worker, or -1 */
+	int64_t last_wake = -WAKES_BUSY_MS; /* when the pool last woke a session */
 	for (;;) {
 		reap();
 		if (stopping) stop();
@@ -572,14 +575,19 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 		 * silent puts it to sleep and takes the work, so silent clients
 		 * do not make the pool grow. Asked only when the need outlasts
 		 * the moment a worker takes to report itself idle, and a worker
-		 * is forked when nobody made room in time. */
+		 * is forked when nobody made room in time. But while sleeping
+		 * sessions keep waking, the sleepers are busy clients, not idle
+		 * ones: sending one to sleep to make room for another would only
+		 * trade places, so then the pool grows at once, and asks only at
+		 * its process limit, where nothing else makes room. */
 		int need = !idle && (waiting || woken_sent > woken_taken);
 		int64_t now = hib_now_ms();
 		if (!need) need_since = -1;
 		else if (need_since < 0) need_since = now;
 		int64_t needed = need ? now - need_since : 0;
-		press(resume_fn && need && needed >= PRESS_AFTER_MS);
-		int fork_now = need && nworkers < limit && (!resume_fn || needed >= FORK_AFTER_MS);
+		int ask = resume_fn && (nworkers >= limit || now - last_wake >= WAKES_BUSY_MS);
+		press(ask && need && needed >= PRESS_AFTER_MS);
+		int fork_now = need && nworkers < limit && (!ask || needed >= FORK_AFTER_MS);
 		if (fork_now) {
 			fork_worker(sp, session, &orig);
 			waiting = 0;
@@ -616,7 +624,11 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 		if (r < 0) continue; /* a signal */
 		if (resume_fn) {
 			if (blocked) blocked = !(pfd[2].revents & (POLLOUT | POLLERR));
-			else woken_sent += lot_wake(pfd + at_lot, nlot, wake_sock[0], &blocked);
+			else {
+				size_t woke = lot_wake(pfd + at_lot, nlot, wake_sock[0], &blocked);
+				if (woke) last_wake = hib_now_ms();
+				woken_sent += woke;
+			}
 			take_sleepers();
 		}
 		if (watch && (pfd[at_listen].revents & POLLIN)) waiting = 1;
