@@ -127,8 +127,9 @@ void sleep_if_silent(struct session *s)
 	int64_t deadline = hib_now_ms() + s->in->timeout_ms - s->hibernate_ms;
 	if (s->auth_seen) {
 		/* as at session_end: the next client of this worker must not find
-		 * what carried the credentials */
-		explicit_bzero(s->in, sizeof *s->in);
+		 * what carried the credentials (the buffer only: should the pool
+		 * not take the session, it goes on with its reader as it was) */
+		explicit_bzero(s->in->buf, sizeof s->in->buf);
 		explicit_bzero(s->line, (size_t)s->line_limit + 1);
 	}
 	if (s->q_open && !qclient_reusable(&s->q)) {
