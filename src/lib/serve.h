@@ -66,9 +66,12 @@ void serve_socket(int listen_fd, size_t limit, void (*session)(void)) __attribut
  *
  * serve_pressure_fd() is readable while work waits that no idle worker
  * will take (-1 outside a pool worker with hibernation): a worker whose
- * client is silent should then let it sleep at once. The pool forks a
- * worker for such work as before while under the process limit; at the
- * limit the sessions put to sleep are what frees workers. */
+ * client is silent should then read one byte from it and, if it got it,
+ * let that client sleep: one byte, one sleep. With hibernation the pool
+ * asks this way once work has waited 1 ms and forks a worker only when
+ * nobody made room within 8 ms, at once while sleeping sessions keep
+ * waking (the sleepers are busy clients then), and never past the
+ * process limit, where the sessions put to sleep are what frees workers. */
 int serve_pressure_fd(void);
 enum serve_wake { SERVE_WAKE_READY = 1, SERVE_WAKE_TIMEOUT = 2, SERVE_WAKE_NO_ROOM = 3 };
 #define SERVE_STATE_MAX 4096
