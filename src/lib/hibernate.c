@@ -1,23 +1,16 @@
 /* hibernate.c — the message a sleeping session travels in, and the lot
  * where the pool keeps it (hibernate.h). */
 #include "hibernate.h"
+#include "io.h"
 #include "log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HIB_MAGIC 0x59484231u /* "YHB1" */
-
-int64_t hib_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void hib_close(struct hib_msg *m)
 {
@@ -167,7 +160,7 @@ int lot_timeout(void)
 	int64_t first = lot[0].h.deadline_ms;
 	for (size_t i = 1; i < nlot; i++)
 		if (lot[i].h.deadline_ms < first) first = lot[i].h.deadline_ms;
-	int64_t left = first - hib_now_ms();
+	int64_t left = first - now_ms();
 	if (left < 0) return 0;
 	return left > 86400000 ? 86400000 : (int)left + 1; /* +1: wake after it, not just before */
 }
@@ -200,7 +193,7 @@ static int wake(size_t i, uint32_t why, int sock, int *blocked)
 size_t lot_wake(const struct pollfd *p, size_t np, int sock, int *blocked)
 {
 	size_t sent = 0;
-	int64_t now = hib_now_ms();
+	int64_t now = now_ms();
 	*blocked = 0;
 	/* from the end: a removal moves the last sleeper, already seen, to i */
 	for (size_t i = nlot; i-- > 0 && !*blocked;) {

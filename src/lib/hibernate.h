@@ -37,9 +37,6 @@ struct hib_msg {
 	int fds[2];                             /* the connection; the other or -1 */
 };
 
-/* now on CLOCK_MONOTONIC, in milliseconds */
-int64_t hib_now_ms(void);
-
 /* m->h.magic is set here. 0 sent; -1 with errno (EAGAIN when the socket
  * is nonblocking and full) */
 int hib_send(int sock, struct hib_msg *m);

@@ -51,4 +51,8 @@ int write_all(int fd, const void *p, size_t n);
 /* wait until fd is readable; 1 ready, 0 timeout, -1 error */
 int wait_readable(int fd, int timeout_ms);
 
+/* now on CLOCK_MONOTONIC, in milliseconds: for deadlines, also across
+ * processes of one machine */
+long long now_ms(void);
+
 #endif

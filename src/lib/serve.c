@@ -4,6 +4,7 @@
 #include "serve.h"
 #include "control.h"
 #include "hibernate.h"
+#include "io.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -278,14 +279,28 @@ static int work_waiting(void)
 	return poll(p, wake_sock[1] >= 0 ? 2 : 1, 0) > 0;
 }
 
-/* this worker stops watching: a wakeup it may have swallowed goes on */
-static void busy(int ep)
+/* The kick and pressure pipes carry single bytes: poke puts one in
+ * unless one waits already (-1 when it could not), take_byte takes one
+ * (1) if there is one, without blocking. */
+static int poke(const int p[2])
 {
 	int queued = 0;
 	char c = '!';
+	if (ioctl(p[0], FIONREAD, &queued) == 0 && queued > 0) return 0;
+	return write(p[1], &c, 1) == 1 ? 0 : -1;
+}
+
+static int take_byte(int fd)
+{
+	char c;
+	return read(fd, &c, 1) == 1;
+}
+
+/* this worker stops watching: a wakeup it may have swallowed goes on */
+static void busy(int ep)
+{
 	watch(ep, 0);
-	if (work_waiting() && ioctl(kick[0], FIONREAD, &queued) == 0 && queued == 0 && write(kick[1], &c, 1) < 0)
-		log_sys("kick");
+	if (work_waiting() && poke(kick) < 0) log_sys("kick");
 }
 
 __attribute__((noreturn)) static void worker(void (*session)(void), const sigset_t *mask)
@@ -332,11 +347,9 @@ __attribute__((noreturn)) static void worker(void (*session)(void), const sigset
 			listen_ready |= ev[i].data.fd == LISTEN_FD;
 			wake_ready |= ev[i].data.fd == wake_sock[1];
 			if (ev[i].data.fd == kick[0]) {
-				/* take the byte (another worker may have been first) and
-				 * try both sockets: neither blocks */
-				char c;
-				ssize_t n = read(kick[0], &c, 1);
-				(void)n;
+				/* the byte, if another worker was not first, and a try
+				 * at both sockets: neither blocks */
+				take_byte(kick[0]);
 				listen_ready = wake_ready = 1;
 			}
 		}
@@ -471,14 +484,11 @@ static void fork_worker(const int sp[2], void (*session)(void), const sigset_t *
  * request sends one client to sleep, and another byte asks again. */
 static void press(int on)
 {
-	char c = '!';
-	int queued = 0;
 	if (pressure[1] < 0 || (!on && !pressing)) return;
 	if (on) {
-		if (ioctl(pressure[0], FIONREAD, &queued) == 0 && queued == 0 && write(pressure[1], &c, 1) == 1)
-			pressing = 1;
+		pressing = poke(pressure) == 0;
 	} else {
-		while (read(pressure[0], &c, 1) == 1) continue;
+		while (take_byte(pressure[0])) continue;
 		pressing = 0;
 	}
 }
@@ -486,6 +496,11 @@ static void press(int on)
 int serve_pressure_fd(void)
 {
 	return in_worker ? pressure[0] : -1;
+}
+
+int serve_take_pressure(void)
+{
+	return in_worker && pressure[0] >= 0 && take_byte(pressure[0]);
 }
 
 /* sessions workers put to sleep: into the lot, or straight back awake
@@ -581,7 +596,7 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 		 * trade places, so then the pool grows at once, and asks only at
 		 * its process limit, where nothing else makes room. */
 		int need = !idle && (waiting || woken_sent > woken_taken);
-		int64_t now = hib_now_ms();
+		int64_t now = now_ms();
 		if (!need) need_since = -1;
 		else if (need_since < 0) need_since = now;
 		int64_t needed = need ? now - need_since : 0;
@@ -626,7 +641,7 @@ __attribute__((noreturn)) static void pool(size_t limit, void (*session)(void))
 			if (blocked) blocked = !(pfd[2].revents & (POLLOUT | POLLERR));
 			else {
 				size_t woke = lot_wake(pfd + at_lot, nlot, wake_sock[0], &blocked);
-				if (woke) last_wake = hib_now_ms();
+				if (woke) last_wake = now_ms();
 				woken_sent += woke;
 			}
 			take_sleepers();

@@ -59,20 +59,22 @@ void serve_socket(int listen_fd, size_t limit, void (*session)(void)) __attribut
  *
  * serve_hibernate(state, len, extra_fd, deadline_ms) hands the current
  * session over: state (at most SERVE_STATE_MAX bytes) is what fn will
- * get, deadline_ms is on CLOCK_MONOTONIC (hib_now_ms()). On success the
+ * get, deadline_ms is on CLOCK_MONOTONIC (io.h's now_ms()). On success the
  * worker's copies of fds 0/1 and extra_fd are closed and it goes back to
  * its accept loop: the call does not return. It returns -1 (nothing
  * changed) outside a pool worker or when the pool cannot take it.
  *
  * serve_pressure_fd() is readable while work waits that no idle worker
  * will take (-1 outside a pool worker with hibernation): a worker whose
- * client is silent should then read one byte from it and, if it got it,
- * let that client sleep: one byte, one sleep. With hibernation the pool
+ * client is silent should then call serve_take_pressure() and, if that
+ * says 1 (this worker got the request), let that client sleep: one
+ * request, one sleep. With hibernation the pool
  * asks this way once work has waited 1 ms and forks a worker only when
  * nobody made room within 8 ms, at once while sleeping sessions keep
  * waking (the sleepers are busy clients then), and never past the
  * process limit, where the sessions put to sleep are what frees workers. */
 int serve_pressure_fd(void);
+int serve_take_pressure(void);
 enum serve_wake { SERVE_WAKE_READY = 1, SERVE_WAKE_TIMEOUT = 2, SERVE_WAKE_NO_ROOM = 3 };
 #define SERVE_STATE_MAX 4096
 void serve_resumable(void (*fn)(const void *state, size_t len, int extra_fd, enum serve_wake why));

@@ -18,7 +18,6 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 struct qmgr_conf conf;
@@ -26,13 +25,6 @@ int stopping;
 
 static int sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_term, got_hup, got_chld;
-
-long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long at_least(long long v, long long min) { return v < min ? min : v; }
 

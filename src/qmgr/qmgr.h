@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "deliver.h"
+#include "io.h"
 #include "qfile.h"
 
 #include <poll.h>
@@ -51,7 +52,6 @@ struct msg {
 };
 
 /* ---- main.c: time, settings and global state */
-long long now_ms(void);
 struct qmgr_conf {
 	long long queue_run_delay, min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime, delay_warning;

@@ -14,13 +14,11 @@
 #include "anvil.h"
 #include "log.h"
 #include "serve.h"
-#include "hibernate.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RECORD_VERSION 1
 /* a busy pool wants workers: a client silent this long sleeps */
@@ -66,14 +64,13 @@ static int silent_long_enough(struct session *s)
 {
 	struct pollfd p[2] = { { .fd = s->infd, .events = POLLIN }, { .fd = serve_pressure_fd(), .events = POLLIN } };
 	nfds_t n = p[1].fd >= 0 ? 2 : 1;
-	int64_t start = hib_now_ms(), limit = s->hibernate_ms;
+	int64_t start = now_ms(), limit = s->hibernate_ms;
 	for (;;) {
-		int64_t quiet = hib_now_ms() - start;
+		int64_t quiet = now_ms() - start;
 		if (quiet >= limit) {
 			if (limit == s->hibernate_ms) return 1;
-			/* asked: the first worker to read the request goes */
-			char c;
-			if (read(p[1].fd, &c, 1) == 1) return 1;
+			/* asked: the first worker to take the request goes */
+			if (serve_take_pressure()) return 1;
 			n = 2;
 			limit = s->hibernate_ms;
 			continue;
@@ -124,7 +121,7 @@ void sleep_if_silent(struct session *s)
 		s->stay_awake = 1; /* a login too long for the record: this one stays */
 		return;
 	}
-	int64_t deadline = hib_now_ms() + s->in->timeout_ms - s->hibernate_ms;
+	int64_t deadline = now_ms() + s->in->timeout_ms - s->hibernate_ms;
 	if (s->auth_seen) {
 		/* as at session_end: the next client of this worker must not find
 		 * what carried the credentials (the buffer only: should the pool

@@ -11,9 +11,10 @@ pool closes the sleeping connections instead of leaving them hanging.
 Then, with smtpd_hibernate_timeout at 60s, sessions sleep only because the
 pool asks for room: 12 clients after EHLO on a pool of 2 are all greeted
 and all send their message."""
-import os, re, signal, smtplib, socket, ssl, sys, time
+import os, re, signal, smtplib, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, children, tls_client_context, wait_for, wait_messages
+from yubintest import Tap, Instance, children, tls_client_context, wait_for, wait_messages
+from smtpsession import Client
 
 t = Tap()
 USER, PASS = "demo@example.test", "demo"
@@ -26,24 +27,8 @@ def smtp(y, service="smtp", src="127.0.0.1"):
 
 
 def raw(y, src="127.0.0.1"):
-    s = socket.socket()
-    s.settimeout(30)
-    s.bind((src, 0))
-    s.connect(("127.0.0.1", y.port("smtp")))
-    return s, s.makefile("rb")
-
-
-def hang_up(s, f):
-    f.close()  # the socket's descriptor stays open while its file object does
-    s.close()
-
-
-def reply(f):
-    """one whole reply: (code, last line)"""
-    while True:
-        line = f.readline().decode(errors="replace").rstrip("\r\n")
-        if len(line) < 4 or line[3] != "-":
-            return (int(line[:3]) if line[:3].isdigit() else 0), line
+    """a line-level client on the smtp port, greeted"""
+    return Client(y.port("smtp"), src)
 
 
 def crowd(y, n, name):
@@ -119,49 +104,41 @@ with Instance(start=False) as y:
     s.quit()
 
     # --- hang-up while asleep ---------------------------------------------
-    sock, f = raw(y)
-    reply(f)
-    sock.sendall(b"EHLO gone.example.org\r\n")
-    reply(f)
+    c = raw(y)
+    c.cmd("EHLO gone.example.org")
     time.sleep(NAP)
-    hang_up(sock, f)
+    c.close()
     t.ok(wait_for(lambda: "lost connection after EHLO from localhost[127.0.0.1]" in y.log(), 30),
          "a client that hangs up while asleep: 'lost connection after EHLO'")
 
     # --- the error limit counts across sleeps -------------------------------
-    sock, f = raw(y)
-    reply(f)
+    c = raw(y)
     codes = []
     for i in range(3):
-        sock.sendall(b"BOGUS\r\n")
-        codes.append(reply(f)[0])
+        codes.append(c.cmd("BOGUS")[0])
         time.sleep(NAP)
-    sock.sendall(b"NOOP\r\n")
-    code, line = reply(f)
+    code, text = c.cmd("NOOP")
     t.ok((codes, code) == ([502, 502, 502], 421), "3 errors with sleeps between them reach smtpd_hard_error_limit=3",
-         f"{codes} {line}")
-    hang_up(sock, f)
+         f"{codes} {text}")
+    c.close()
 
     # --- anvil keeps counting a sleeping connection -------------------------
-    a, fa = raw(y, LIMITED)
-    b, fb = raw(y, LIMITED)
-    greetings = [reply(fa)[0], reply(fb)[0]]
-    for sk, fk in ((a, fa), (b, fb)):
-        sk.sendall(b"EHLO limited.example.org\r\n")
-        reply(fk)
+    a, b = raw(y, LIMITED), raw(y, LIMITED)
+    greetings = [a.banner[0], b.banner[0]]
+    for k in (a, b):
+        k.cmd("EHLO limited.example.org")
     time.sleep(NAP)
-    c, fc = raw(y, LIMITED)
-    code, line = reply(fc)
-    t.ok((greetings, code) == ([220, 220], 421), "two sleeping connections from 127.0.0.2 still count: the third gets 421",
-         f"{greetings} {line}")
-    hang_up(c, fc)
+    c = raw(y, LIMITED)
+    t.ok((greetings, c.banner[0]) == ([220, 220], 421),
+         "two sleeping connections from 127.0.0.2 still count: the third gets 421", f"{greetings} {c.banner}")
+    c.close()
     lost = re.compile(r"lost connection after EHLO from \S*\[127\.0\.0\.2\]")
-    hang_up(a, fa)
+    a.close()
     t.ok(wait_for(lambda: lost.search(y.log()), 30), "the first one hung up while asleep: woken and ended")
-    c, fc = raw(y, LIMITED)
-    t.eq(reply(fc)[0], 220, "after one of them hung up a new one is greeted: the woken session uncounted itself")
-    hang_up(c, fc)
-    hang_up(b, fb)
+    c = raw(y, LIMITED)
+    t.eq(c.banner[0], 220, "after one of them hung up a new one is greeted: the woken session uncounted itself")
+    c.close()
+    b.close()
 
     # --- TLS and AUTH survive a sleep ---------------------------------------
     tls = []
@@ -192,30 +169,22 @@ with Instance(start=False) as y:
          "their messages say ESMTPSA: TLS and login both came back", str([m[:300] for m in tls_msgs]))
 
     # --- a client silent for smtpd_timeout (10s) ------------------------
-    sock, f = raw(y)
-    reply(f)
-    sock.sendall(b"EHLO slow.example.org\r\n")
-    reply(f)
-    code, line = reply(f)  # nothing sent: the next thing is the server's
-    t.ok(code == 421, "silent for smtpd_timeout while asleep: 421 4.4.2", line)
+    c = raw(y)
+    c.cmd("EHLO slow.example.org")
+    code, text = c.reply()  # nothing sent: the next thing is the server's
+    t.ok(code == 421, "silent for smtpd_timeout while asleep: 421 4.4.2", text)
     t.ok(wait_for(lambda: "timeout after EHLO from localhost[127.0.0.1]" in y.log(), 30), "logged as a timeout after EHLO")
-    hang_up(sock, f)
+    c.close()
 
     # --- the pool killed: sleeping clients see the end -----------------------
-    sock, f = raw(y)
-    reply(f)
-    sock.sendall(b"EHLO orphan.example.org\r\n")
-    reply(f)
+    c = raw(y)
+    c.cmd("EHLO orphan.example.org")
     time.sleep(NAP)
     os.kill(smtpd_pool(y), signal.SIGKILL)
-    sock.settimeout(30)
-    try:
-        data = sock.recv(100)
-    except OSError as e:
-        data = repr(e).encode()
-    # not the 421 of smtpd_timeout: the pool held the only copy of it
-    t.ok(data == b"" or b"Reset" in data, "kill -9 of the pool: the sleeping client's connection closes", data)
-    hang_up(sock, f)
+    # closed with nothing said: not the 421 of smtpd_timeout 10 s later,
+    # since the pool held the only copy of the connection
+    t.ok(c.closed() and c.buf == b"", "kill -9 of the pool: the sleeping client's connection closes", c.buf)
+    c.close()
 
 # --- sleeping to make room: the pool at its limit asks its workers -------
 with Instance(start=False) as y:

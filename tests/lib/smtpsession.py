@@ -69,3 +69,16 @@ class Session(LineReader):
             self.p.kill()
             self.p.wait()
         self.log.close()
+
+
+class Client(Session):
+    """the same raw client on a TCP connection to a running instance's
+    port, from address src"""
+
+    def __init__(self, port, src="127.0.0.1", greet=True):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(src, 0))
+        self.buf = b""
+        self.banner = self.reply() if greet else None
+
+    def close(self):
+        self.s.close()

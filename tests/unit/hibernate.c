@@ -6,6 +6,7 @@
  * input, no room past its size. */
 #include "tap.h"
 #include "hibernate.h"
+#include "io.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,7 +30,7 @@ static struct hib_msg good(int fd, int extra)
 	memcpy(m.data + 22, "state", 5);
 	m.h.env_len = 22;
 	m.h.state_len = 5;
-	m.h.deadline_ms = hib_now_ms() + 60000;
+	m.h.deadline_ms = now_ms() + 60000;
 	m.fds[0] = fd;
 	m.fds[1] = extra;
 	return m;
@@ -106,7 +107,7 @@ int main(void)
 	lot_init(2);
 	ok(lot_timeout() == -1, "empty lot: no deadline");
 	struct hib_msg a = good(dup(conn[0]), -1), b = good(dup(conn2[0]), -1);
-	b.h.deadline_ms = hib_now_ms() - 1;
+	b.h.deadline_ms = now_ms() - 1;
 	ok(lot_add(&a) == 0 && lot_add(&b) == 0 && lot_count() == 2, "two sessions in a lot of two");
 	struct hib_msg c = good(conn[0], -1);
 	ok(lot_add(&c) < 0, "no room for a third");
