@@ -118,21 +118,34 @@ int qclient_open(struct qclient *q)
 	return buffers(q);
 }
 
-int qclient_begin(struct qclient *q, const struct buf *env)
+int qclient_send_envelope(struct qclient *q, const struct buf *env)
+{
+	q->id[0] = 0;
+	if (q->failed) return -1;
+	if (wbuf_put(q->w, env->s, env->len) < 0 || wbuf_put(q->w, "\n", 1) < 0 || wbuf_flush(q->w) < 0) {
+		q->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int qclient_take_id(struct qclient *q)
 {
 	char line[128];
 	size_t len;
-	q->id[0] = 0;
 	if (q->failed) return -1;
-	if (wbuf_put(q->w, env->s, env->len) < 0 || wbuf_put(q->w, "\n", 1) < 0 || wbuf_flush(q->w) < 0)
-		goto fail;
-	if (rbuf_getline(q->r, line, sizeof line, &len, NULL) != IO_OK || !qid_valid(line)) goto fail;
+	if (rbuf_getline(q->r, line, sizeof line, &len, NULL) != IO_OK || !qid_valid(line)) {
+		q->failed = 1;
+		return -1;
+	}
 	memcpy(q->id, line, len + 1);
 	q->in_message = 1;
 	return 0;
-fail:
-	q->failed = 1;
-	return -1;
+}
+
+int qclient_begin(struct qclient *q, const struct buf *env)
+{
+	return qclient_send_envelope(q, env) < 0 ? -1 : qclient_take_id(q);
 }
 
 int qclient_write(struct qclient *q, const void *p, size_t n)

@@ -45,6 +45,11 @@ int qclient_open(struct qclient *q);
 /* Send the envelope (records without the final blank line); on success
  * q->id holds the queue id. */
 int qclient_begin(struct qclient *q, const struct buf *env);
+/* qclient_begin in two steps, for a caller with something to do while
+ * yubin-queue makes the file (smtpd sends its 354): the envelope, then
+ * the queue id into q->id. */
+int qclient_send_envelope(struct qclient *q, const struct buf *env);
+int qclient_take_id(struct qclient *q);
 int qclient_write(struct qclient *q, const void *p, size_t n);
 /* This message goes to queue/hold (a HOLD action); before the commit. */
 int qclient_hold(struct qclient *q);

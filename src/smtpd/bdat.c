@@ -91,7 +91,7 @@ void cmd_bdat(struct session *s, char *arg, size_t len)
 	else if (!s->nrcpt)
 		why = "554 5.5.1 Error: no valid recipients";
 	if (!why && !s->bdat) {
-		if (message_begin(s) < 0) {
+		if (message_begin(s, NULL) < 0) {
 			why = "451 4.3.0 Error: queue file write error";
 		} else {
 			s->bdat = 1;

@@ -313,11 +313,15 @@ static int envelope(struct session *s, struct buf *env)
 }
 
 /* Start a message in yubin-queue: one run of it serves the whole
- * connection; a run that died since the last message is replaced once. */
-static int queue_begin(struct session *s)
+ * connection; a run that died since the last message is replaced once.
+ * go_ahead (DATA's 354, or NULL) is sent as soon as the envelope is on
+ * its way: the client's turnaround overlaps yubin-queue making the file.
+ * *went_ahead says whether it was sent. */
+static int queue_begin(struct session *s, const char *go_ahead, int *went_ahead)
 {
 	struct buf env = BUF_INIT;
 	env.max = QENV_MAX;
+	*went_ahead = 0;
 	if (envelope(s, &env) < 0) {
 		log_msg("warning: envelope of a message from %s not storable", client_name(s));
 		buf_free(&env);
@@ -331,9 +335,16 @@ static int queue_begin(struct session *s)
 			}
 			s->q_open = 1;
 		}
-		if (qclient_begin(&s->q, &env) == 0) {
-			buf_free(&env);
-			return 0;
+		if (qclient_send_envelope(&s->q, &env) == 0) {
+			if (go_ahead && !*went_ahead) {
+				reply(s, "%s", go_ahead);
+				wbuf_flush(s->out);
+				*went_ahead = 1;
+			}
+			if (qclient_take_id(&s->q) == 0) {
+				buf_free(&env);
+				return 0;
+			}
 		}
 		log_sys("warning: yubin-queue did not take the envelope%s", attempt ? "" : "; starting it again");
 		qclient_close(&s->q);
@@ -435,9 +446,16 @@ static void verdict(struct session *s, const char *qid, int ok, const char *why)
 static struct data msg;
 static int msg_held;
 
-int message_begin(struct session *s)
+int message_begin(struct session *s, const char *go_ahead)
 {
-	if (queue_begin(s) < 0) return -1;
+	int went_ahead;
+	if (queue_begin(s, go_ahead, &went_ahead) < 0) {
+		if (!went_ahead) return -1;
+		/* the client was told to send: take the message, then refuse it */
+		data_init(&msg, s);
+		refuse(&msg, "451 4.3.0 Error: queue file write error");
+		return 0;
+	}
 	if (s->login)
 		log_msg("%s: client=%s, sasl_method=%s, sasl_username=%s", s->q.id, client_name(s), s->sasl_method,
 		        s->login);
@@ -447,7 +465,9 @@ int message_begin(struct session *s)
 	if (authcheck_begin(s, &msg.ac) < 0) {
 		qclient_close(&s->q);
 		s->q_open = 0;
-		return -1;
+		if (!went_ahead) return -1;
+		refuse(&msg, "451 4.3.0 Error: queue file write error");
+		return 0;
 	}
 	received(&msg);
 	msg_held = s->hold; /* already in the envelope */
@@ -529,11 +549,10 @@ void cmd_data(struct session *s, char *arg, size_t len)
 	if (!s->in_mail) { reply_err(s, "503 5.5.1 Error: need RCPT command"); return; }
 	if (s->bdat) { reply_err(s, "503 5.5.1 Error: DATA after BDAT"); return; } /* RFC 3030 3 */
 	if (!s->nrcpt) { reply_err(s, "554 5.5.1 Error: no valid recipients"); return; }
-	if (message_begin(s) < 0) {
+	if (message_begin(s, "354 End data with <CR><LF>.<CR><LF>") < 0) {
 		reply(s, "451 4.3.0 Error: queue file write error");
 		return;
 	}
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	int st = read_message(&msg);
 	if (st != 0) io_failed(s, st); /* session_end closes yubin-queue: nothing is queued */
 	message_end(s);

@@ -78,7 +78,7 @@ void log_action(struct session *s, const char *qid, const char *action, const ch
 {
 	if (!sender) sender = s->in_mail && s->sender.s ? s->sender.s : "";
 	if (!rcpt) rcpt = s->nrcpt ? s->rcpt[0] : "";
-	log_msg("%s: %s: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", qid ? qid : "NOQUEUE", action, stage,
+	log_msg("%s: %s: %s from %s: %s; from=<%s> to=<%s> proto=%s helo=<%s>", qid && *qid ? qid : "NOQUEUE", action, stage,
 	        client_name(s), text, sender, rcpt, s->proto, s->helo);
 }
 

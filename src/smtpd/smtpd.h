@@ -158,12 +158,14 @@ int inspect_begin(struct session *s, struct inspect *in, void (*out)(void *arg, 
 /* data.c */
 void cmd_data(struct session *s, char *arg, size_t len);
 /* The message in steps, for DATA and BDAT: begin starts it in yubin-queue
- * (-1: no queue, nothing started, no reply given) with the Received
- * header; put takes message bytes with LF line ends (dot-unstuffed) and
+ * with the Received header, sending go_ahead (DATA's 354; NULL for BDAT)
+ * once the envelope is on its way (-1: no queue, nothing started, no
+ * reply given; a queue that fails after go_ahead went out gives 0 and a
+ * message that end will refuse with 451); put takes message bytes with LF line ends (dot-unstuffed) and
  * does the header/size/hop accounting and the checks; refuse sets the
  * reply the message will get; end gives the verdict (queued or refused)
  * and resets the transaction; abort drops the message, queueing nothing. */
-int message_begin(struct session *s);
+int message_begin(struct session *s, const char *go_ahead);
 void message_put(const char *p, size_t n);
 void message_refuse(const char *why);
 int message_refused(void);

@@ -241,6 +241,23 @@ try:
     s.close()
     t.eq(c, 250, "the next connection works")
 
+    # --- yubin-queue fails while 354 is on its way: read the message, 451 ----
+    clear(root)
+    tmpq = os.path.join(root, "queue", "tmp")
+    os.rename(tmpq, tmpq + ".away")  # yubin-queue cannot start: no queue id comes
+    try:
+        s = Session(root)
+        start_tx(s)
+        t.eq(s.cmd("DATA")[0], 354, "DATA: 354 goes out before yubin-queue has answered")
+        s.send(b"Subject: lost\r\n\r\nnobody stores this\r\n.\r\n")
+        t.eq(s.reply(), (451, ["4.3.0 Error: queue file write error"]), "no queue: 451 4.3.0 after the dot")
+        t.eq(s.cmd("NOOP")[0], 250, "the session goes on")
+        s.close()
+    finally:
+        os.rename(tmpq + ".away", tmpq)
+    t.eq(incoming(root), [], "no queue: nothing queued")
+    t.ok("NOQUEUE: reject: END-OF-MESSAGE from" in log(), "log: NOQUEUE reject at END-OF-MESSAGE", log()[-800:])
+
     # --- SIZE ----------------------------------------------------------------
     ctl("message_size_limit", "2000")
     clear(root)
