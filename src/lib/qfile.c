@@ -91,6 +91,7 @@ int qenv_parse(const char *p, size_t n, struct qenv *e)
 		case 'C': r = set_field(&e->client, v, vn); break;
 		case 'H': r = set_field(&e->helo, v, vn); break;
 		case 'U': e->smtputf8 = 1; break;
+		case 'K': break; /* the seal: qseal.c checks it */
 		case 'R':
 			if (vn < 1 || (*v != ' ' && *v != 'D')) goto bad;
 			r = add_rcpt(e, v + 1, vn - 1, *v, (off_t)(i + 1));

@@ -5,6 +5,10 @@
  *
  *   V1             format version (first record)
  *   T<secs>        arrival time
+ *   K<len><hash>   the seal (third record, qseal.h): length and hash of
+ *                  every byte after it, 16 hex digits each, written over
+ *                  a placeholder of zeros once the message is complete;
+ *                  files written before seals existed lack it
  *   S<addr>        envelope sender ("" = null sender <>)
  *   R<st><addr>\t<notify>\t<orcpt>   a recipient; <st> is its state byte:
  *                  ' ' to do, 'D' done (delivered, or its bounce is queued)
@@ -67,6 +71,7 @@ int qrec_value_ok(const char *v, size_t n);
 #define QTRIGGER      "queue/trigger"   /* FIFO: wakes yubin-qmgr */
 #define QLOCK         "queue/lock/qmgr" /* flock'ed by the running qmgr; holds its pid */
 #define QINJECTOR     "queue/public/injector" /* socket of `yubin-queue -d` */
+#define QBOOT         "queue/lock/boot" /* the boot id whose crash qmgr last checked for */
 
 /* 1 when s is a well-formed queue id (upper-case hex, bounded) */
 int qid_valid(const char *s);

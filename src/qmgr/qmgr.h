@@ -75,6 +75,9 @@ long long scan_next_ms(void);            /* when the next timed scan is due */
 void scan_tick(void);
 void scan_reschedule(void);             /* queue_run_delay may have changed */
 
+/* ---- crashcheck.c: once per boot, before anything reads the queue */
+void crash_check(void);                  /* drop files torn by a system crash */
+
 /* ---- message.c */
 extern size_t active_count;
 /* Take queue/active/NAME (already renamed there). */

@@ -226,10 +226,12 @@ void scan_cleanup(void)
 	}
 }
 
-/* At start every message in active/ belongs to no running qmgr: put it
- * back in incoming/, where the normal scan takes it within the limits. */
+/* At start (after the check for a system crash) every message in active/
+ * belongs to no running qmgr: put it back in incoming/, where the normal
+ * scan takes it within the limits. */
 void scan_startup(void)
 {
+	crash_check();
 	DIR *d = open_scan(QDIR_ACTIVE);
 	struct dirent *e;
 	size_t n = 0;

@@ -5,11 +5,13 @@
 #define YUBIN_QUEUE_H
 
 #include "io.h"
+#include "qseal.h"
 
 struct session {
 	struct rbuf in;
 	struct wbuf out;
 	struct wbuf file;
+	struct qseal seal;       /* of the bytes after the K line */
 	int tmpfd;
 	char tmpname[64];
 	const char *dsn, *why;   /* why the session failed */

@@ -1,17 +1,21 @@
 /* write.c — write one caller's messages into the queue (protocol in
- * src/lib/qclient.h): envelope and message into queue/tmp/, fdatasync,
- * rename into queue/incoming/ID, fsync incoming/; only then "ok ID".
- * Every failure removes the half-written file and answers "defer". */
+ * src/lib/qclient.h): envelope and message into queue/tmp/, the seal
+ * (qseal.h) over its placeholder, rename into queue/incoming/ID, fsync;
+ * only then "ok ID". Every failure removes the half-written file and
+ * answers "defer". queue/README says why one fsync is enough. */
 #include "queue.h"
 #include "control.h"
 #include "log.h"
 #include "qfile.h"
+#include "qseal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -19,6 +23,11 @@
 
 int tmpdir = -1, incomingdir = -1;
 static int holddir = -1; /* for messages a HOLD action sent to queue/hold */
+/* 1 unless an fsync of a file also makes durable the name a rename just
+ * gave it: ext4 (with a journal the rename commits with the file; without
+ * one, fsync writes the directory of a file new since its last fsync)
+ * and XFS (the log is forced past the rename, which logged the inode) */
+static int dir_fsync_needed = 1;
 
 static int open_dir(const char *rel)
 {
@@ -34,6 +43,9 @@ void queue_open_dirs(void)
 	tmpdir = open_dir(QDIR_TMP);
 	incomingdir = open_dir(QDIR_INCOMING);
 	holddir = open_dir(QDIR_HOLD);
+	struct statfs fs;
+	if (fstatfs(incomingdir, &fs) == 0 && (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC))
+		dir_fsync_needed = 0;
 }
 
 static int failed(struct session *s, const char *dsn, const char *why)
@@ -50,6 +62,13 @@ static void abandon(struct session *s)
 	if (*s->tmpname) unlinkat(tmpdir, s->tmpname, 0);
 	s->tmpfd = -1;
 	*s->tmpname = 0;
+}
+
+/* bytes after the seal's line: into the file and its hash */
+static int put(struct session *s, const void *p, size_t n)
+{
+	qseal_add(&s->seal, p, n);
+	return wbuf_put(&s->file, p, n);
 }
 
 static int record_type_ok(char t) { return t && strchr("SRENBACHUQ", t); }
@@ -79,12 +98,12 @@ static int read_envelope(struct session *s)
 			if (!t2 || t1 == line + 1 || memchr(t2 + 1, '\t', (size_t)(line + len - t2 - 1)))
 				return failed(s, "4.3.0", "bad recipient record");
 			nrcpt++;
-			if (wbuf_put(&s->file, "R ", 2) < 0 || wbuf_put(&s->file, line + 1, len - 1) < 0)
+			if (put(s, "R ", 2) < 0 || put(s, line + 1, len - 1) < 0)
 				return failed(s, "4.3.0", "write error");
-		} else if (wbuf_put(&s->file, line, len) < 0) {
+		} else if (put(s, line, len) < 0) {
 			return failed(s, "4.3.0", "write error");
 		}
-		if (wbuf_put(&s->file, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
+		if (put(s, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
 	}
 	if (!saw_sender || !nrcpt) return failed(s, "4.3.0", "envelope without sender or recipients");
 	return 0;
@@ -108,7 +127,7 @@ static int read_message(struct session *s)
 		for (size_t left = (size_t)n; left;) {
 			ssize_t k = rbuf_read(&s->in, data, left < sizeof data ? left : sizeof data);
 			if (k <= 0) return failed(s, "4.3.0", "message truncated");
-			if (wbuf_put(&s->file, data, (size_t)k) < 0) return failed(s, "4.3.0", "write error");
+			if (put(s, data, (size_t)k) < 0) return failed(s, "4.3.0", "write error");
 			left -= (size_t)k;
 		}
 	}
@@ -151,24 +170,39 @@ static int queue_one(struct session *s)
 	         (unsigned long long)st.st_ino);
 
 	wbuf_init(&s->file, s->tmpfd, 0);
+	qseal_init(&s->seal);
+	char seal[QSEAL_LINE];
+	qseal_line(NULL, seal);
 	int n = snprintf(head, sizeof head, "V1\nT%lld\n", (long long)tv.tv_sec);
+	off_t seal_off = n;
 	wbuf_put(&s->file, head, (size_t)n);
+	wbuf_put(&s->file, seal, sizeof seal);
 	int r = read_envelope(s);
 	if (r) return r;
-	if (wbuf_put(&s->file, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
+	if (put(s, "\n", 1) < 0) return failed(s, "4.3.0", "write error");
 	if (reply(s, id, "") < 0) return failed(s, "4.3.0", "caller went away");
 
 	if (read_message(s) < 0) return -1;
 	if (wbuf_flush(&s->file) < 0) return failed(s, "4.3.0", "write error");
-	if (fdatasync(s->tmpfd) < 0) return failed(s, "4.3.0", "fsync failed");
-	int c = close(s->tmpfd);
-	s->tmpfd = -1;
-	if (c < 0) return failed(s, "4.3.0", "close failed");
+	qseal_line(&s->seal, seal);
+	if (pwrite(s->tmpfd, seal, sizeof seal, seal_off) != (ssize_t)sizeof seal)
+		return failed(s, "4.3.0", "write error");
 	int dir = s->hold ? holddir : incomingdir;
 	if (renameat(tmpdir, s->tmpname, dir, id) < 0)
 		return failed(s, "4.3.0", s->hold ? "cannot rename into queue/hold" : "cannot rename into queue/incoming");
 	*s->tmpname = 0;
-	if (fsync(dir) < 0) return failed(s, "4.3.0", "fsync of the queue folder failed");
+	/* one fsync: the bytes, and the name just given (see dir_fsync_needed) */
+	int c = fsync(s->tmpfd);
+	if (c == 0 && dir_fsync_needed) c = fsync(dir);
+	int err = errno;
+	if (close(s->tmpfd) < 0 && c == 0) { c = -1; err = errno; }
+	s->tmpfd = -1;
+	if (c < 0) {
+		errno = err;
+		failed(s, "4.3.0", "fsync failed");
+		unlinkat(dir, id, 0); /* not acknowledged, so not to be delivered */
+		return -1;
+	}
 
 	reply(s, "ok ", id);
 	if (!s->hold) qtrigger("n");
