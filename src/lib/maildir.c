@@ -1,8 +1,16 @@
 /* maildir.c — write one message into a Maildir exactly once (maildir.h).
- * The file is written anonymously (O_TMPFILE in tmp/, or a tmp/ name
- * private to this process when the filesystem or /proc cannot do that),
- * fsynced, then linked into new/ under its final name; link() refusing
- * with EEXIST is what makes two attempts at one delivery leave one file. */
+ * The file is written anonymously (O_TMPFILE in tmp/), linked into new/
+ * under its final name and fsynced: on ext4 and XFS that one fsync makes
+ * the new name durable too (as for the queue, queue/README step 1); on
+ * other filesystems, or for a tmp/ name private to this process (when
+ * the filesystem or /proc cannot do O_TMPFILE), the file is fsynced
+ * before the link and new/ after it. link() refusing with EEXIST is what
+ * makes two attempts at one delivery leave one file.
+ *
+ * One fsync promises no order: a power loss before it ends may leave the
+ * name in new/ without all of the bytes. The delivery was not reported,
+ * so it is retried; the retry finds the name, compares the file with the
+ * message, and replaces a torn one. */
 #include "maildir.h"
 
 #include <dirent.h>
@@ -12,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* how far before arrival a change of cur/ still means "scan it": covers
@@ -100,13 +110,13 @@ static int name_matches(const char *entry, const char *uniq, size_t ulen)
 	return strncmp(entry, uniq, ulen) == 0 && (entry[ulen] == ',' || entry[ulen] == ':');
 }
 
-static int present_at(int dfd, const char *name, const char *uniq, long long arrival)
+/* 1 found (its path under dir in found), 0 not, -1 error */
+static int present_at(int dfd, const char *name, const char *uniq, long long arrival, char *found, size_t max)
 {
-	char rel[MAILDIR_NAME_MAX + 8];
 	struct stat st;
-	int n = snprintf(rel, sizeof rel, "new/%s", name);
-	if (n < 0 || (size_t)n >= sizeof rel) { errno = ENAMETOOLONG; return -1; }
-	if (fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+	int n = snprintf(found, max, "new/%s", name);
+	if (n < 0 || (size_t)n >= max) { errno = ENAMETOOLONG; return -1; }
+	if (fstatat(dfd, found, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
 	if (errno != ENOENT) return -1;
 	/* a reader can only have moved our file into cur/ after it arrived,
 	 * and every rename into cur/ updates its mtime */
@@ -117,22 +127,68 @@ static int present_at(int dfd, const char *name, const char *uniq, long long arr
 	DIR *d = fdopendir(cfd);
 	if (!d) { close(cfd); return -1; }
 	size_t ulen = strlen(uniq);
-	int found = 0;
+	int hit = 0;
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d)))
-		if (name_matches(de->d_name, uniq, ulen)) { found = 1; break; }
-	int err = errno;
+		if (name_matches(de->d_name, uniq, ulen)) {
+			n = snprintf(found, max, "cur/%s", de->d_name);
+			hit = n > 0 && (size_t)n < max ? 1 : -1;
+			break;
+		}
+	int err = hit < 0 ? ENAMETOOLONG : errno;
 	closedir(d);
-	if (!found && err) { errno = err; return -1; }
-	return found;
+	if (hit <= 0 && err) { errno = err; return -1; }
+	return hit;
+}
+
+/* n bytes of fd at off equal to p? 1 yes, 0 no, -1 error */
+static int same_bytes(int fd, off_t off, const char *p, size_t n)
+{
+	char buf[8192];
+	while (n) {
+		size_t want = n < sizeof buf ? n : sizeof buf;
+		ssize_t k = pread(fd, buf, want, off);
+		if (k < 0 && errno == EINTR) continue;
+		if (k < 0) return -1;
+		if (k == 0 || memcmp(buf, p, (size_t)k) != 0) return 0;
+		off += k;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 1;
+}
+
+/* Does the file at rel hold exactly the message src? 1 yes, 0 no (torn
+ * by a system crash during the first attempt's fsync), -1 error. */
+static int whole_at(int dfd, const char *rel, const struct maildir_src *src)
+{
+	int fd = openat(dfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) return -1;
+	struct stat st;
+	int r = fstat(fd, &st) < 0 ? -1 : st.st_size == (off_t)src->headlen + src->len;
+	if (r == 1) r = same_bytes(fd, 0, src->head, src->headlen);
+	static char buf[1 << 16];
+	for (off_t done = 0; r == 1 && done < src->len;) {
+		size_t want = src->len - done < (off_t)sizeof buf ? (size_t)(src->len - done) : sizeof buf;
+		ssize_t k = pread(src->fd, buf, want, src->off + done);
+		if (k < 0 && errno == EINTR) continue;
+		if (k <= 0) { r = -1; if (k == 0) errno = EIO; break; }
+		r = same_bytes(fd, (off_t)src->headlen + done, buf, (size_t)k);
+		done += k;
+	}
+	int err = errno;
+	close(fd);
+	errno = err;
+	return r;
 }
 
 int maildir_present(const char *dir, const char *name, const char *uniq, long long arrival)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) return errno == ENOENT ? 0 : -1;
-	int r = present_at(dfd, name, uniq, arrival);
+	char found[MAILDIR_NAME_MAX + 8];
+	int r = present_at(dfd, name, uniq, arrival, found, sizeof found);
 	int err = errno;
 	close(dfd);
 	errno = err;
@@ -180,8 +236,15 @@ static int write_msg(int fd, const struct maildir_src *src)
 		if (m < 0) return -1;
 		w += (size_t)m;
 	}
-	if (copy_range(src->fd, src->off, src->len, fd) < 0) return -1;
-	return fsync(fd);
+	return copy_range(src->fd, src->off, src->len, fd);
+}
+
+/* 1 when an fsync of a file also makes durable the name a link just gave
+ * it (the reasons are the queue's, src/queue/write.c) */
+static int fsync_keeps_new_names(int fd)
+{
+	struct statfs fs;
+	return fstatfs(fd, &fs) == 0 && (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
 }
 
 /* Whether O_TMPFILE + linkat through /proc works here; decided once. */
@@ -200,7 +263,7 @@ int maildir_deliver(const char *dir, const char *uniq, long long arrival,
 	if (n < 0 || (size_t)n >= sizeof name) { errno = ENAMETOOLONG; return -1; }
 	if (name_out) snprintf(name_out, name_max, "%s", name);
 
-	int dfd = -1, newfd = -1, fd = -1, r = -1, named = 0;
+	int dfd = -1, newfd = -1, fd = -1, r = -1, named = 0, torn = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd >= 0) newfd = openat(dfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -211,8 +274,16 @@ int maildir_deliver(const char *dir, const char *uniq, long long arrival,
 	}
 	if (newfd < 0) goto out;
 
-	int p = present_at(dfd, name, uniq, arrival);
-	if (p != 0) { r = p > 0 ? 0 : -1; goto out; }
+	char found[MAILDIR_NAME_MAX + 8];
+	int p = present_at(dfd, name, uniq, arrival, found, sizeof found);
+	if (p > 0) {
+		int whole = whole_at(dfd, found, src);
+		if (whole != 0) { r = whole > 0 ? 0 : -1; goto out; }
+		if (unlinkat(dfd, found, 0) < 0 && errno != ENOENT) goto out;
+		torn = 1;
+	} else if (p < 0) {
+		goto out;
+	}
 
 	if (anon_ok != 0) {
 		fd = openat(dfd, "tmp", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -229,6 +300,10 @@ int maildir_deliver(const char *dir, const char *uniq, long long arrival,
 		named = 1;
 	}
 	if (write_msg(fd, src) < 0) goto out;
+	/* a private tmp/ name is a second name: the file's fsync might make
+	 * that one durable instead of new/'s, so fsync before the link */
+	int one_fsync = !named && fsync_keeps_new_names(fd);
+	if (!one_fsync && fsync(fd) < 0) goto out;
 
 	int linked;
 	if (named) {
@@ -250,8 +325,8 @@ int maildir_deliver(const char *dir, const char *uniq, long long arrival,
 	if (linked < 0 && errno == EEXIST) { r = 0; goto out; } /* a parallel attempt won */
 	if (linked < 0) goto out;
 	if (!named) anon_ok = 1;
-	if (fsync(newfd) < 0) goto out;
-	r = 1;
+	if (one_fsync ? fsync(fd) < 0 : fsync(newfd) < 0) goto out;
+	r = torn ? 2 : 1;
 out:;
 	int err = errno;
 	if (named) unlinkat(dfd, tmpname, 0);

@@ -32,9 +32,11 @@ int maildir_create(const char *dir);
  * uniq followed by ',' or ':' in cur/); 0 not there; -1 error. cur/ is
  * only scanned when it changed since shortly before arrival. */
 int maildir_present(const char *dir, const char *name, const char *uniq, long long arrival);
-/* Deliver src into dir under uniq,S=<size>: tmp file, write, fsync, link
- * into new/, fsync new/. Creates the Maildir when missing. Returns 1
- * delivered, 0 already there (nothing written), -1 with errno (ENOSPC,
+/* Deliver src into dir under uniq,S=<size>: O_TMPFILE in tmp/, write,
+ * link into new/, fsync (maildir.c says when there is a second one).
+ * Creates the Maildir when missing. Returns 1 delivered, 2 delivered in
+ * place of a copy an earlier attempt left torn (a system crash during
+ * its fsync), 0 already there (nothing written), -1 with errno (ENOSPC,
  * EDQUOT, ...). name_out (may be NULL) receives the file name. */
 int maildir_deliver(const char *dir, const char *uniq, long long arrival,
                     const struct maildir_src *src, char *name_out, size_t name_max);

@@ -127,5 +127,6 @@ void deliver_maildir(const struct message *m, const char *addr, const char *dir,
 	struct maildir_src src = { head, (size_t)hl, m->fd, m->off, m->len };
 	int k = maildir_deliver(dir, uniq, m->arrival, &src, NULL, 0);
 	if (k < 0) result_errno(r, errno, "cannot deliver to maildir %s", dir);
+	else if (k == 2) result_set(r, 'K', "2.0.0", "delivered to maildir (replacing a copy an earlier attempt left torn by a system crash)");
 	else result_set(r, 'K', "2.0.0", k ? "delivered to maildir" : "delivered to maildir (found from an earlier attempt)");
 }

@@ -96,6 +96,26 @@ int main(void)
 	snprintf(path, sizeof path, "%s/new", dir);
 	ok(count_dir(path) == 0, "nothing new in new/");
 
+	/* a power loss during the first attempt's fsync can leave the name
+	 * with torn bytes; the retry compares and replaces such a copy */
+	FILE *f = fopen(to, "r+");
+	ok(f && fseek(f, 40, SEEK_SET) == 0 && fputc('X', f) != EOF && fclose(f) == 0, "a byte of the cur/ copy torn");
+	ok(maildir_deliver(dir, u, 1700000000, &s, NULL, 0) == 2, "retry replaces the torn copy (r=2)");
+	snprintf(path, sizeof path, "%s/cur", dir);
+	ok(count_dir(path) == 0, "the torn copy in cur/ is gone");
+	snprintf(path, sizeof path, "%s/new/%s", dir, name);
+	got = slurp(path, &len);
+	ok(got && len == 32 + strlen(qtext) - 10 &&
+	   memcmp(got, "Delivered-To: demo@example.test\nSubject: hi\n\nbody \xe9\n", len) == 0,
+	   "new/ holds the whole message again");
+	ok(truncate(path, 10) == 0, "the copy in new/ cut short");
+	ok(maildir_deliver(dir, u, 1700000000, &s, NULL, 0) == 2, "retry replaces a short copy");
+	struct stat whole;
+	ok(stat(path, &whole) == 0 && whole.st_size == (off_t)(32 + strlen(qtext) - 10), "whole size again");
+	ok(maildir_deliver(dir, u, 1700000000, &s, NULL, 0) == 0, "a whole copy is left alone");
+	snprintf(to, sizeof to, "%s/cur/%s:2,S", dir, name);
+	ok(rename(path, to) == 0, "back into cur/ for the next checks");
+
 	/* an old arrival with a cur/ unchanged since: the scan is skipped,
 	 * so only a far older arrival than cur/'s change can miss it */
 	ok(maildir_present(dir, name, u, (long long)time(NULL) + 100000) == 0, "cur/ older than arrival is not scanned");
