@@ -240,7 +240,9 @@ static int write_msg(int fd, const struct maildir_src *src)
 }
 
 /* 1 when an fsync of a file also makes durable the name a link just gave
- * it (the reasons are the queue's, src/queue/write.c) */
+ * it (the reasons are the queue's, src/queue/write.c; ext4 without a
+ * journal writes the directory of the file's newest name, new/, not that
+ * of the O_TMPFILE entry in tmp/) */
 static int fsync_keeps_new_names(int fd)
 {
 	struct statfs fs;
