@@ -62,7 +62,9 @@ static void reverse_name(struct session *s)
 	char name[NI_MAXHOST];
 	if (getnameinfo((struct sockaddr *)&ss, len, name, sizeof name, NULL, 0, NI_NAMEREQD) != 0) return;
 	if (!sane_name(name)) return;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	/* only the client's own family can confirm it: one query, not A and AAAA */
+	struct addrinfo hints = { .ai_family = s->addr.family == 4 ? AF_INET : AF_INET6, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai = NULL;
 	if (getaddrinfo(name, NULL, &hints, &ai) != 0) return;
 	int confirmed = 0;
 	for (struct addrinfo *p = ai; p && !confirmed; p = p->ai_next) {

@@ -72,6 +72,19 @@ with Instance() as y:
     m = got[0] if got else b""
     t.ok(b"\tby localhost with ESMTP id " + qid.encode() in m, "delivered with our Received header (queue id)", m[:400])
     t.ok(b"\n.dot line\n" in m and b"\r\n" not in m, "dot-stuffing undone, stored with LF", m[-80:])
+    # the client's name: PTR of 127.0.0.1, confirmed by its A record (/etc/hosts)
+    try:
+        name = socket.gethostbyaddr("127.0.0.1")[0]
+        confirmed = "127.0.0.1" in socket.gethostbyname_ex(name)[2]
+    except OSError:
+        name, confirmed = None, False
+    if confirmed:
+        t.ok(f"connect from {name}[127.0.0.1]" in y.log(), f"forward-confirmed reverse name {name} logged",
+             y.log()[-600:])
+        t.ok(f"({name} [127.0.0.1])".encode() in m, "and in the Received header", m[:300])
+    else:
+        t.skip("forward-confirmed reverse name", "127.0.0.1 has no confirmed name here")
+        t.skip("and in the Received header", "127.0.0.1 has no confirmed name here")
 
     # 8BITMIME and DSN the way smtplib sends them
     s = smtplib.SMTP("127.0.0.1", y.port("smtp"), timeout=60)
