@@ -200,7 +200,11 @@ static int queue_one(struct session *s)
 	if (c < 0) {
 		errno = err;
 		failed(s, "4.3.0", "fsync failed");
-		unlinkat(dir, id, 0); /* not acknowledged, so not to be delivered */
+		/* not acknowledged, so not to be delivered; qmgr may have taken
+		 * it already (then its sender, told to retry, gets it twice):
+		 * only a failing disk gets here, delayed allocation reports a
+		 * full one at write() */
+		unlinkat(dir, id, 0);
 		return -1;
 	}
 
