@@ -2,9 +2,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +154,25 @@ static int write_timed(int fd, const char *p, size_t n, int timeout_ms)
 }
 
 int write_all(int fd, const void *p, size_t n) { return write_timed(fd, p, n, 0); }
+
+int fsync_keeps_new_names(int fd)
+{
+	struct statfs fs;
+	return fstatfs(fd, &fs) == 0 && (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
+}
+
+ssize_t pread_full(int fd, void *p, size_t n, off_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = pread(fd, (char *)p + got, n - got, off + (off_t)got);
+		if (k < 0 && errno == EINTR) continue;
+		if (k < 0) return -1;
+		if (k == 0) break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
 
 int wbuf_flush(struct wbuf *w)
 {

@@ -48,6 +48,16 @@ int wbuf_flush(struct wbuf *w);
 
 /* write all of p, retrying on EINTR and short writes; -1 on error */
 int write_all(int fd, const void *p, size_t n);
+/* read n bytes of fd at off, retrying on EINTR and short reads; the
+ * count read (less than n only at end of file), or -1 */
+ssize_t pread_full(int fd, void *p, size_t n, off_t off);
+/* 1 when an fsync of a file on fd's filesystem also makes durable the
+ * name a rename or link just gave it, so its directory needs no fsync of
+ * its own: ext4 (with a journal the name commits with the file; without
+ * one, fsync writes the directory of the inode's newest entry when it got
+ * one since its last fsync) and XFS (the log is forced past the change,
+ * which logged the inode). 0 elsewhere. queue/README step 1. */
+int fsync_keeps_new_names(int fd);
 /* wait until fd is readable; 1 ready, 0 timeout, -1 error */
 int wait_readable(int fd, int timeout_ms);
 

@@ -12,6 +12,7 @@
  * so it is retried; the retry finds the name, compares the file with the
  * message, and replaces a torn one. */
 #include "maildir.h"
+#include "io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,9 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 /* how far before arrival a change of cur/ still means "scan it": covers
@@ -148,13 +147,12 @@ static int same_bytes(int fd, off_t off, const char *p, size_t n)
 	char buf[8192];
 	while (n) {
 		size_t want = n < sizeof buf ? n : sizeof buf;
-		ssize_t k = pread(fd, buf, want, off);
-		if (k < 0 && errno == EINTR) continue;
+		ssize_t k = pread_full(fd, buf, want, off);
 		if (k < 0) return -1;
-		if (k == 0 || memcmp(buf, p, (size_t)k) != 0) return 0;
-		off += k;
-		p += k;
-		n -= (size_t)k;
+		if ((size_t)k < want || memcmp(buf, p, want) != 0) return 0;
+		off += (off_t)want;
+		p += want;
+		n -= want;
 	}
 	return 1;
 }
@@ -171,11 +169,10 @@ static int whole_at(int dfd, const char *rel, const struct maildir_src *src)
 	static char buf[1 << 16];
 	for (off_t done = 0; r == 1 && done < src->len;) {
 		size_t want = src->len - done < (off_t)sizeof buf ? (size_t)(src->len - done) : sizeof buf;
-		ssize_t k = pread(src->fd, buf, want, src->off + done);
-		if (k < 0 && errno == EINTR) continue;
-		if (k <= 0) { r = -1; if (k == 0) errno = EIO; break; }
-		r = same_bytes(fd, (off_t)src->headlen + done, buf, (size_t)k);
-		done += k;
+		ssize_t k = pread_full(src->fd, buf, want, src->off + done);
+		if (k < 0 || (size_t)k < want) { r = -1; if (k >= 0) errno = EIO; break; } /* source shorter than it said */
+		r = same_bytes(fd, (off_t)src->headlen + done, buf, want);
+		done += (off_t)want;
 	}
 	int err = errno;
 	close(fd);
@@ -239,16 +236,6 @@ static int write_msg(int fd, const struct maildir_src *src)
 	return copy_range(src->fd, src->off, src->len, fd);
 }
 
-/* 1 when an fsync of a file also makes durable the name a link just gave
- * it (the reasons are the queue's, src/queue/write.c; ext4 without a
- * journal writes the directory of the file's newest name, new/, not that
- * of the O_TMPFILE entry in tmp/) */
-static int fsync_keeps_new_names(int fd)
-{
-	struct statfs fs;
-	return fstatfs(fd, &fs) == 0 && (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC);
-}
-
 /* Whether O_TMPFILE + linkat through /proc works here; decided once. */
 static int anon_ok = -1;
 
@@ -303,7 +290,8 @@ int maildir_deliver(const char *dir, const char *uniq, long long arrival,
 	}
 	if (write_msg(fd, src) < 0) goto out;
 	/* a private tmp/ name is a second name: the file's fsync might make
-	 * that one durable instead of new/'s, so fsync before the link */
+	 * that one durable instead of new/'s, so fsync before the link (for
+	 * an O_TMPFILE file ext4 without a journal writes new/, its newest) */
 	int one_fsync = !named && fsync_keeps_new_names(fd);
 	if (!one_fsync && fsync(fd) < 0) goto out;
 

@@ -3,10 +3,9 @@
  * tail, so it is a plain 64-bit multiply-rotate over little-endian words
  * with a final avalanche, not a cryptographic one. */
 #include "qseal.h"
+#include "io.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #define HEAD_MAX 128 /* "V1", "T<secs>" and the K line fit in this */
 
@@ -69,19 +68,6 @@ void qseal_line(const struct qseal *q, char out[QSEAL_LINE])
 		memset(out + 1, '0', 32);
 	}
 	out[QSEAL_LINE - 1] = '\n';
-}
-
-static ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t k = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-		if (k < 0 && errno == EINTR) continue;
-		if (k < 0) return -1;
-		if (k == 0) break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
 }
 
 /* Where the K line starts: it is the third line; -1 when there is none

@@ -37,13 +37,8 @@ static int read_line(int dirfd, const char *path, char *out, size_t max)
 static size_t check_dir(const char *rel)
 {
 	int dfd = qdir_fd(rel);
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0) close(fd);
-		log_sys("cannot read %s to check it after a system crash", rel);
-		return 0;
-	}
+	DIR *d = qdir_open(rel);
+	if (!d) return 0;
 	size_t dropped = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {

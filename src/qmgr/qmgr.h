@@ -13,6 +13,7 @@
 #include "io.h"
 #include "qfile.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -65,6 +66,7 @@ extern int stopping;
 
 /* ---- scan.c: queue directories */
 int qdir_fd(const char *rel);           /* cached O_DIRECTORY fd, or die */
+DIR *qdir_open(const char *rel);         /* a listing of it, or NULL (logged) */
 void scan_startup(void);                 /* tmp cleanup, active -> incoming */
 void scan_request_incoming(void);
 void scan_request_deferred(void);

@@ -56,7 +56,7 @@ int qdir_fd(const char *rel)
 	die(EXIT_TEMP, "internal error: unknown queue directory %s", rel);
 }
 
-static DIR *open_scan(const char *rel)
+DIR *qdir_open(const char *rel)
 {
 	int fd = openat(qdir_fd(rel), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) { log_sys("cannot open %s", rel); return NULL; }
@@ -91,7 +91,7 @@ static size_t scan_slice(struct scanner *s, size_t budget)
 	size_t taken = 0;
 	time_t now = time(NULL);
 	if (!s->requested) return 0;
-	if (!s->d && !(s->d = open_scan(s->rel))) { s->requested = 0; return 0; }
+	if (!s->d && !(s->d = qdir_open(s->rel))) { s->requested = 0; return 0; }
 	while (taken < budget && active_count < conf.active_limit) {
 		errno = 0;
 		struct dirent *e = readdir(s->d);
@@ -171,7 +171,7 @@ static int wants_domain(const char *name, const char *domain)
  * scan: messages that do not fit in active/ yet stay due. */
 void scan_flush(const char *domain)
 {
-	DIR *d = open_scan(QDIR_DEFERRED);
+	DIR *d = qdir_open(QDIR_DEFERRED);
 	if (!d) return;
 	struct dirent *e;
 	size_t n = 0;
@@ -208,14 +208,14 @@ static int queued_anywhere(const char *id)
  * gone (qmgr died between unlinking a message and its note). */
 void scan_cleanup(void)
 {
-	DIR *d = open_scan(QDIR_TMP);
+	DIR *d = qdir_open(QDIR_TMP);
 	struct dirent *e;
 	if (d) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.') remove_old(QDIR_TMP, e->d_name, TMP_MAX_AGE);
 		closedir(d);
 	}
-	if ((d = open_scan(QDIR_DEFER))) {
+	if ((d = qdir_open(QDIR_DEFER))) {
 		while ((e = readdir(d))) {
 			if (e->d_name[0] == '.' && e->d_name[1] && strcmp(e->d_name, "..") != 0)
 				remove_old(QDIR_DEFER, e->d_name, TMP_MAX_AGE);
@@ -232,7 +232,7 @@ void scan_cleanup(void)
 void scan_startup(void)
 {
 	crash_check();
-	DIR *d = open_scan(QDIR_ACTIVE);
+	DIR *d = qdir_open(QDIR_ACTIVE);
 	struct dirent *e;
 	size_t n = 0;
 	if (!d) die(EXIT_TEMP, "cannot read %s", QDIR_ACTIVE);

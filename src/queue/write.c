@@ -13,9 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -23,11 +21,7 @@
 
 int tmpdir = -1, incomingdir = -1;
 static int holddir = -1; /* for messages a HOLD action sent to queue/hold */
-/* 1 unless an fsync of a file also makes durable the name a rename just
- * gave it: ext4 (with a journal the rename commits with the file; without
- * one, fsync writes the directory of a file new since its last fsync)
- * and XFS (the log is forced past the rename, which logged the inode) */
-static int dir_fsync_needed = 1;
+static int dir_fsync_needed; /* see fsync_keeps_new_names (io.h) */
 
 static int open_dir(const char *rel)
 {
@@ -43,9 +37,7 @@ void queue_open_dirs(void)
 	tmpdir = open_dir(QDIR_TMP);
 	incomingdir = open_dir(QDIR_INCOMING);
 	holddir = open_dir(QDIR_HOLD);
-	struct statfs fs;
-	if (fstatfs(incomingdir, &fs) == 0 && (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC))
-		dir_fsync_needed = 0;
+	dir_fsync_needed = !fsync_keeps_new_names(incomingdir);
 }
 
 static int failed(struct session *s, const char *dsn, const char *why)
@@ -191,7 +183,7 @@ static int queue_one(struct session *s)
 	if (renameat(tmpdir, s->tmpname, dir, id) < 0)
 		return failed(s, "4.3.0", s->hold ? "cannot rename into queue/hold" : "cannot rename into queue/incoming");
 	*s->tmpname = 0;
-	/* one fsync: the bytes, and the name just given (see dir_fsync_needed) */
+	/* one fsync: the bytes, and the name just given (fsync_keeps_new_names) */
 	int c = fsync(s->tmpfd);
 	if (c == 0 && dir_fsync_needed) c = fsync(dir);
 	int err = errno;

@@ -5,6 +5,8 @@
 #include "io.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static struct rbuf r;
@@ -58,5 +60,15 @@ int main(void)
 	b.max = 0;
 	ok(buf_addnum(&b, 18446744073709551615ULL) == 0 && !strcmp(b.s, "18446744073709551615"), "addnum");
 	buf_free(&b);
+	/* pread_full: all of a range, or what is there up to end of file */
+	char tpath[] = "/tmp/io-pread.XXXXXX";
+	int tf = mkstemp(tpath);
+	ok(tf >= 0 && write(tf, "0123456789", 10) == 10, "pread_full: file written");
+	char got[16] = { 0 };
+	ok(pread_full(tf, got, 4, 3) == 4 && memcmp(got, "3456", 4) == 0, "pread_full reads the range");
+	ok(pread_full(tf, got, 8, 6) == 4 && memcmp(got, "6789", 4) == 0, "pread_full stops at end of file");
+	ok(pread_full(-1, got, 1, 0) == -1, "pread_full: -1 on a bad fd");
+	close(tf);
+	unlink(tpath);
 	return done_testing();
 }
