@@ -209,30 +209,19 @@ int copy_range(int in, off_t off, off_t len, int out)
 	static char buf[1 << 16];
 	while (len > 0) {
 		size_t chunk = len > (off_t)sizeof buf ? sizeof buf : (size_t)len;
-		ssize_t k = pread(in, buf, chunk, off);
-		if (k < 0 && errno == EINTR) continue;
+		ssize_t k = pread_full(in, buf, chunk, off);
 		if (k < 0) return -1;
-		if (k == 0) { errno = EIO; return -1; }
-		for (ssize_t w = 0; w < k;) {
-			ssize_t m = write(out, buf + w, (size_t)(k - w));
-			if (m < 0 && errno == EINTR) continue;
-			if (m < 0) return -1;
-			w += m;
-		}
-		off += k;
-		len -= k;
+		if ((size_t)k < chunk) { errno = EIO; return -1; } /* the source is shorter than it said */
+		if (write_all(out, buf, chunk) < 0) return -1;
+		off += (off_t)chunk;
+		len -= (off_t)chunk;
 	}
 	return 0;
 }
 
 static int write_msg(int fd, const struct maildir_src *src)
 {
-	for (size_t w = 0; w < src->headlen;) {
-		ssize_t m = write(fd, src->head + w, src->headlen - w);
-		if (m < 0 && errno == EINTR) continue;
-		if (m < 0) return -1;
-		w += (size_t)m;
-	}
+	if (write_all(fd, src->head, src->headlen) < 0) return -1;
 	return copy_range(src->fd, src->off, src->len, fd);
 }
 
