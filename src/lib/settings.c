@@ -105,6 +105,9 @@ const struct setting settings[] = {
 	TD("maximal_queue_lifetime", "5d", "how long a message may stay deferred before it bounces"),
 	TD("bounce_queue_lifetime", "5d", "the same for bounces"),
 	T("queue_run_delay", "300s", "how often the deferred queue is scanned"),
+	TM("qmgr_gather_time", "20ms",
+	   "how long yubin-qmgr collects new mail after a wake-up before it starts delivering, so a stream of "
+	   "single messages reaches the delivery agents a few at a time (0 = at once, at most 1s)"),
 	T("minimal_backoff_time", "300s", "first retry delay"),
 	T("maximal_backoff_time", "4000s", "longest retry delay"),
 	T("delay_warning_time", "0h", "send a delay warning after this long (0 = never)"),

@@ -1,7 +1,9 @@
 /* config.c — the settings yubin-local acts on, read in the main process
  * (which may read control/ and the passwd database) and copied into the
- * forked workers and children, which may not be able to. Reloaded at most
- * once a second while jobs arrive, so edits apply at the next delivery. */
+ * forked workers and children, which may not be able to. Before each job
+ * it costs a stat of control/ and of each file read (control_changed);
+ * only an edit, a new or a removed file rereads them, so an edit applies
+ * at the next delivery. */
 #include "local.h"
 #include "control.h"
 #include "log.h"
@@ -34,7 +36,11 @@ static void account(const char *setting, const char *name, int *ok, uid_t *uid, 
 
 void config_load(void)
 {
-	control_reload();
+	static int loaded;
+	if (!loaded || control_changed()) {
+		control_reload();
+		loaded = 1;
+	}
 	cfg.root = geteuid() == 0;
 	snprintf(cfg.host, sizeof cfg.host, "%s", control_get("myhostname"));
 	snprintf(cfg.home_mailbox, sizeof cfg.home_mailbox, "%s", control_get("home_mailbox"));

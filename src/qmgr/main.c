@@ -31,6 +31,12 @@ static long long at_least(long long v, long long min) { return v < min ? min : v
 void conf_load(void)
 {
 	conf.queue_run_delay = at_least(control_time("queue_run_delay"), 1);
+	conf.gather_ms = at_least(control_time("qmgr_gather_time"), 0);
+	if (conf.gather_ms > GATHER_MAX_MS) {
+		log_msg("warning: control/qmgr_gather_time: %lld ms is longer than new mail may wait; using %d ms",
+		        conf.gather_ms, GATHER_MAX_MS);
+		conf.gather_ms = GATHER_MAX_MS;
+	}
 	conf.min_backoff = at_least(control_time("minimal_backoff_time"), 1);
 	conf.max_backoff = at_least(control_time("maximal_backoff_time"), conf.min_backoff);
 	conf.max_lifetime = at_least(control_time("maximal_queue_lifetime"), 0);
@@ -143,7 +149,8 @@ static void loop_once(void)
 	}
 	fds[n++] = (struct pollfd){ .fd = sigpipe[0], .events = POLLIN };
 	size_t trig = n;
-	fds[n++] = (struct pollfd){ .fd = stopping ? -1 : trigger_fd(), .events = POLLIN };
+	/* while new mail is gathered, its further wake-ups wait in the FIFO */
+	fds[n++] = (struct pollfd){ .fd = stopping || scan_gathering() ? -1 : trigger_fd(), .events = POLLIN };
 	size_t helper = n;
 	fds[n++] = (struct pollfd){ .fd = spawner_fd(), .events = POLLIN };
 	size_t first_agent = n;

@@ -55,11 +55,14 @@ struct msg {
 /* ---- main.c: time, settings and global state */
 struct qmgr_conf {
 	long long queue_run_delay, min_backoff, max_backoff;
+	long long gather_ms;     /* qmgr_gather_time, at most GATHER_MAX_MS */
 	long long max_lifetime, bounce_lifetime, delay_warning;
 	long long process_limit, dest_limit, local_dest_limit, virtual_dest_limit;
 	size_t active_limit;
 };
 extern struct qmgr_conf conf;
+/* Also how long a trigger (a flush, a reload) may wait in the FIFO. */
+#define GATHER_MAX_MS 1000
 void conf_load(void);
 void qmgr_reload(void);   /* SIGHUP, "r": reread control files */
 extern int stopping;
@@ -74,6 +77,7 @@ void scan_flush(const char *domain);     /* NULL: every deferred message */
 void scan_run(void);                     /* do requested scans while there is room */
 void scan_cleanup(void);                 /* hourly: old tmp/ files, orphan defer/ notes */
 long long scan_next_ms(void);            /* when the next timed scan is due */
+int scan_gathering(void);                /* new mail is being collected: the trigger can wait */
 void scan_tick(void);
 void scan_reschedule(void);             /* queue_run_delay may have changed */
 

@@ -1,6 +1,6 @@
 /* scan.c — taking messages from the queue directories into active/.
- * incoming/ is scanned on every "n" trigger (and at least every
- * queue_run_delay as a safety net); deferred/ every queue_run_delay,
+ * incoming/ is scanned qmgr_gather_time after an "n" trigger (and at
+ * least every queue_run_delay as a safety net); deferred/ every queue_run_delay,
  * taking the files whose mtime (the next attempt time) has come. A scan
  * keeps its directory open between loop turns, so a big backlog is worked
  * off in slices without rereading the directory from the start, and stops
@@ -34,6 +34,7 @@ struct scanner {
 static struct scanner incoming = { QDIR_INCOMING, 0, NULL, 0, 0 };
 static struct scanner deferred = { QDIR_DEFERRED, 1, NULL, 0, 0 };
 static long long next_timed_ms, next_cleanup_ms;
+static long long gather_until_ms; /* a triggered scan of incoming/ waits until then */
 
 static const char *const dirs[] = { QDIR_TMP, QDIR_INCOMING, QDIR_ACTIVE, QDIR_DEFERRED,
                                     QDIR_HOLD, QDIR_DEFER };
@@ -71,7 +72,19 @@ static void request(struct scanner *s)
 	else s->requested = 1;
 }
 
-void scan_request_incoming(void) { request(&incoming); }
+/* New mail is gathered before it is taken: one pass then hands the
+ * delivery agents every message that came meanwhile, so the processes
+ * that deliver wake once per batch instead of once per message and keep
+ * off the CPU that the next SMTP session is using. Measured with one
+ * SMTP session (bench/RESULTS.md): accepting is about a quarter faster
+ * with 10-50 ms than with none; a message waits at most that long. */
+void scan_request_incoming(void)
+{
+	if (!incoming.requested && !incoming.d) gather_until_ms = now_ms() + conf.gather_ms;
+	request(&incoming);
+}
+
+int scan_gathering(void) { return incoming.requested && !incoming.d && now_ms() < gather_until_ms; }
 void scan_request_deferred(void) { request(&deferred); }
 
 /* Move FROM/name to active/ and start work on it. */
@@ -117,7 +130,7 @@ static size_t scan_slice(struct scanner *s, size_t budget)
 void scan_run(void)
 {
 	/* new mail first, then due retries, a slice at a time */
-	size_t t = scan_slice(&incoming, SLICE);
+	size_t t = scan_gathering() ? 0 : scan_slice(&incoming, SLICE);
 	if (t < SLICE) scan_slice(&deferred, SLICE - t);
 }
 
@@ -125,7 +138,8 @@ static int room(void) { return active_count < conf.active_limit; }
 
 long long scan_next_ms(void)
 {
-	if (room() && (incoming.requested || deferred.requested)) return now_ms();
+	if (room() && deferred.requested) return now_ms();
+	if (room() && incoming.requested) return scan_gathering() ? gather_until_ms : now_ms();
 	return next_timed_ms < next_cleanup_ms ? next_timed_ms : next_cleanup_ms;
 }
 

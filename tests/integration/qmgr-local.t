@@ -3,7 +3,8 @@
 and the real yubin-local: a permanent local failure bounces to the sender's
 Maildir as an RFC 3464 multipart/report; a temporary failure is deferred,
 listed by `yubin-ctl queue` with its reason, and delivered by a retry;
-with maximal_queue_lifetime = 0 a temporary failure bounces at once (5.4.7)."""
+with maximal_queue_lifetime = 0 a temporary failure bounces at once (5.4.7);
+qmgr_gather_time 0 and 1s deliver, a longer value is capped with a warning."""
 import email, email.policy, os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, maildir_messages, wait_for
@@ -92,4 +93,17 @@ with Instance() as y:
     new = [r for r in reports(y, demo) if "exp-1@test" in r.as_string()]
     st = fields(new[0])[2][0]["Status"] if new else None
     t.eq(st, "5.4.7", "expired: Status 5.4.7")
+
+    # qmgr_gather_time: new mail is delivered at once (0), after the
+    # longest wait (1s), and a longer value is refused by name
+    for value in ("0", "1s", "5s"):
+        y.control("qmgr_gather_time", value)
+        y.run("yubin-ctl", "reload")
+        before = len(maildir_messages(y.maildir(demo)))
+        for k in range(3):
+            y.sendmail("-f", sender, demo, message=b"Subject: gathered %d\n\nx\n" % k)
+        t.ok(wait_for(lambda: len(maildir_messages(y.maildir(demo))) == before + 3, 30),
+             f"qmgr_gather_time {value}: three messages delivered", y.log()[-3000:])
+    t.ok("warning: control/qmgr_gather_time: 5000 ms is longer than new mail may wait; using 1000 ms" in y.log(),
+         "qmgr_gather_time above 1s: warned by name and capped", y.log()[-3000:])
 t.done()
