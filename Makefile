@@ -122,9 +122,10 @@ $(OBJDIR)/tests/%.t: tests/unit/%.c $(LIB) tests/unit/tap.h
 
 unit: $(UNIT_BIN)
 
-# Debian packages: the build needs the three libraries, the tests real clients.
+# Debian packages: the build needs the three libraries, the tests real clients
+# (swaks only Recommends Net::SSLeay, which its --tls needs).
 BUILD_PKGS = libbearssl-dev libcdb-dev libcrypt-dev
-TEST_PKGS  = ucspi-tcp openssl python3 curl swaks msmtp fetchmail systemd man-db python3-dkim publicsuffix
+TEST_PKGS  = ucspi-tcp openssl python3 curl swaks libnet-ssleay-perl msmtp fetchmail systemd man-db python3-dkim publicsuffix
 deps-build:
 	@tools/need-packages $(BUILD_PKGS)
 deps-test:
