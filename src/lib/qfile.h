@@ -73,6 +73,19 @@ int qrec_value_ok(const char *v, size_t n);
 #define QINJECTOR     "queue/public/injector" /* socket of `yubin-queue -d` */
 #define QBOOT         "queue/lock/boot" /* the boot id whose crash qmgr last checked for */
 
+/* Spare queue files (queue/README): yubin-qmgr renames the file of a
+ * finished message to tmp/spare.N instead of removing it, and yubin-queue
+ * takes a spare for its next message, so the filesystem allocates and
+ * frees no inode per message. N runs round QSPARE_SLOTS; each side tries
+ * QSPARE_TRIES slots from where it last succeeded. Files larger than
+ * QSPARE_SIZE_MAX are removed as before. */
+#define QSPARE_SLOTS 64
+#define QSPARE_TRIES 4
+#define QSPARE_SIZE_MAX (256 * 1024)
+#define QSPARE_PREFIX "spare."
+/* "spare.N" for slot n % QSPARE_SLOTS */
+void qspare_name(char out[16], unsigned n);
+
 /* 1 when s is a well-formed queue id (upper-case hex, bounded) */
 int qid_valid(const char *s);
 /* Write one byte/command line to the trigger FIFO; quietly does nothing

@@ -23,7 +23,12 @@ static uint64_t word(const unsigned char *p)
 	return w;
 }
 
-void qseal_init(struct qseal *q) { memset(q, 0, sizeof *q); }
+void qseal_init(struct qseal *q, const char *id)
+{
+	memset(q, 0, sizeof *q);
+	/* the id seeds the hash without counting in the length */
+	for (; id && *id; id++) q->h = mix(q->h ^ 0xA5, (unsigned char)*id);
+}
 
 void qseal_add(struct qseal *q, const void *data, size_t n)
 {
@@ -82,7 +87,7 @@ static ssize_t seal_at(const char *head, size_t n)
 	return k < n && head[k] == 'K' ? (ssize_t)k : -1;
 }
 
-int qseal_check(int fd)
+int qseal_check(int fd, const char *id)
 {
 	char head[HEAD_MAX], want[QSEAL_LINE], buf[65536];
 	ssize_t n = pread_full(fd, head, sizeof head, 0);
@@ -92,9 +97,11 @@ int qseal_check(int fd)
 	if (at < 0 || (size_t)at + QSEAL_LINE > (size_t)n) return 0;
 
 	/* hash what follows, with every envelope R record's state byte read
-	 * as ' ', the byte the writer wrote (qmgr marks it 'D' later) */
-	struct qseal q;
-	qseal_init(&q);
+	 * as ' ', the byte the writer wrote (qmgr marks it 'D' later); and
+	 * again without the id, for the seals written before it was sealed */
+	struct qseal q, legacy;
+	qseal_init(&q, id);
+	qseal_init(&legacy, NULL);
 	off_t off = at + QSEAL_LINE;
 	int in_envelope = 1, line_start = 1, state_next = 0;
 	for (;;) {
@@ -108,8 +115,11 @@ int qseal_check(int fd)
 			line_start = buf[i] == '\n';
 		}
 		qseal_add(&q, buf, (size_t)k);
+		qseal_add(&legacy, buf, (size_t)k);
 		off += k;
 	}
 	qseal_line(&q, want);
+	if (memcmp(head + at, want, QSEAL_LINE) == 0) return 1;
+	qseal_line(&legacy, want);
 	return memcmp(head + at, want, QSEAL_LINE) == 0;
 }

@@ -17,14 +17,19 @@ struct qseal {
 	unsigned ntail;
 };
 
-void qseal_init(struct qseal *q);
+/* id: the file's queue id (its name), which the hash covers too: queue
+ * files are reused (queue/README), and a reused file's old bytes under a
+ * new name must not pass. NULL: a seal as written before ids were sealed. */
+void qseal_init(struct qseal *q, const char *id);
 /* Hash the next n bytes of the file (R records with state byte ' '). */
 void qseal_add(struct qseal *q, const void *p, size_t n);
 /* The K line for the bytes added so far, or with q NULL the placeholder
  * the writer puts first; QSEAL_LINE bytes, no NUL. */
 void qseal_line(const struct qseal *q, char out[QSEAL_LINE]);
-/* 1 the file on fd is whole (its seal matches, or it predates seals),
- * 0 torn (placeholder, wrong length or hash, no "V1" start), -1 errno. */
-int qseal_check(int fd);
+/* 1 the file on fd, named id, is whole (its seal matches, with id or one
+ * from before ids were sealed, or it predates seals), 0 torn
+ * (placeholder, wrong length or hash, another file's bytes, no "V1"
+ * start), -1 errno. */
+int qseal_check(int fd, const char *id);
 
 #endif

@@ -45,7 +45,7 @@ static size_t check_dir(const char *rel)
 		if (!qid_valid(e->d_name)) continue;
 		int mfd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (mfd < 0) continue;
-		int whole = qseal_check(mfd);
+		int whole = qseal_check(mfd, e->d_name);
 		close(mfd);
 		if (whole < 0) log_sys("%s: cannot read %s/%s to check it", e->d_name, rel, e->d_name);
 		if (whole != 0) continue;

@@ -290,6 +290,28 @@ static void defer_msg(struct msg *m)
 	}
 }
 
+/* A finished message leaves the queue: its file becomes a spare that
+ * yubin-queue writes its next message into (qfile.h), unless the slots
+ * tried are full, the file is large or the filesystem cannot rename
+ * without replacing; then it is removed. */
+static void retire_file(const struct msg *m)
+{
+	static unsigned next;
+	if (m->size <= QSPARE_SIZE_MAX) {
+		for (unsigned i = 0; i < QSPARE_TRIES; i++) {
+			char spare[16];
+			qspare_name(spare, next + i);
+			if (renameat2(qdir_fd(QDIR_ACTIVE), m->id, qdir_fd(QDIR_TMP), spare, RENAME_NOREPLACE) == 0) {
+				next += i + 1;
+				return;
+			}
+			if (errno != EEXIST) break;
+		}
+	}
+	if (unlinkat(qdir_fd(QDIR_ACTIVE), m->id, 0) < 0 && errno != ENOENT)
+		log_sys("%s: cannot remove", m->id);
+}
+
 static void msg_finish(struct msg *m)
 {
 	struct stat st;
@@ -324,8 +346,7 @@ static void msg_finish(struct msg *m)
 	if (nleft) {
 		defer_msg(m);
 	} else {
-		if (unlinkat(qdir_fd(QDIR_ACTIVE), m->id, 0) < 0 && errno != ENOENT)
-			log_sys("%s: cannot remove", m->id);
+		retire_file(m);
 		defer_remove(m->id);
 		log_msg("%s: removed", m->id);
 	}

@@ -200,13 +200,15 @@ void scan_flush(const char *domain)
 	request(&incoming);
 }
 
-/* Remove NAME from DIR when it is older than max_age seconds. */
+/* Remove NAME from DIR when it is older than max_age seconds; quietly
+ * for a spare queue file (qfile.h), which only was not needed. */
 static void remove_old(const char *rel, const char *name, time_t max_age)
 {
 	struct stat st;
 	if (fstatat(qdir_fd(rel), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) return;
 	if (st.st_mtime + max_age > time(NULL)) return;
-	if (unlinkat(qdir_fd(rel), name, 0) == 0) log_msg("removed stale %s/%s", rel, name);
+	if (unlinkat(qdir_fd(rel), name, 0) == 0 && strncmp(name, QSPARE_PREFIX, strlen(QSPARE_PREFIX)) != 0)
+		log_msg("removed stale %s/%s", rel, name);
 }
 
 static int queued_anywhere(const char *id)
@@ -218,8 +220,9 @@ static int queued_anywhere(const char *id)
 	return 0;
 }
 
-/* tmp/ files of writers that crashed, and defer/ notes whose message is
- * gone (qmgr died between unlinking a message and its note). */
+/* tmp/ files of writers that crashed and spares unused for an hour, and
+ * defer/ notes whose message is gone (qmgr died between unlinking a
+ * message and its note). */
 void scan_cleanup(void)
 {
 	DIR *d = qdir_open(QDIR_TMP);

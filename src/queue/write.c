@@ -1,5 +1,6 @@
 /* write.c — write one caller's messages into the queue (protocol in
- * src/lib/qclient.h): envelope and message into queue/tmp/, the seal
+ * src/lib/qclient.h): envelope and message into queue/tmp/ (a spare file
+ * when qmgr left one, qfile.h), the seal
  * (qseal.h) over its placeholder, rename into queue/incoming/ID, fsync;
  * only then "ok ID". Every failure removes the half-written file and
  * answers "defer". queue/README says why one fsync is enough. */
@@ -38,6 +39,27 @@ void queue_open_dirs(void)
 	incomingdir = open_dir(QDIR_INCOMING);
 	holddir = open_dir(QDIR_HOLD);
 	dir_fsync_needed = !fsync_keeps_new_names(incomingdir);
+}
+
+/* Take a spare queue file (qfile.h) as tmp/name: its descriptor, or -1
+ * when none of the slots tried holds one. Its mtime becomes now, so the
+ * hourly cleanup of tmp/ never takes it for a crashed writer's. */
+static int take_spare(const char *name)
+{
+	static unsigned next; /* shared by the injector's threads; a race only costs a try */
+	unsigned from = __atomic_load_n(&next, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < QSPARE_TRIES; i++) {
+		char spare[16];
+		qspare_name(spare, from + i);
+		if (renameat(tmpdir, spare, tmpdir, name) < 0) continue; /* ENOENT: an empty slot */
+		__atomic_store_n(&next, from + i + 1, __ATOMIC_RELAXED);
+		int fd = openat(tmpdir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && futimens(fd, NULL) == 0) return fd;
+		if (fd >= 0) close(fd);
+		unlinkat(tmpdir, name, 0);
+		return -1;
+	}
+	return -1;
 }
 
 static int failed(struct session *s, const char *dsn, const char *why)
@@ -151,18 +173,21 @@ static int queue_one(struct session *s)
 	gettimeofday(&tv, NULL);
 	snprintf(s->tmpname, sizeof s->tmpname, "%ld.%ld.%u", (long)getpid(), (long)tv.tv_usec,
 	         __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
-	s->tmpfd = openat(tmpdir, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	s->tmpfd = take_spare(s->tmpname);
+	if (s->tmpfd < 0) s->tmpfd = openat(tmpdir, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (s->tmpfd < 0) {
 		*s->tmpname = 0;
 		return failed(s, "4.3.0", "cannot create a file in queue/tmp");
 	}
 	if (fstat(s->tmpfd, &st) < 0) return failed(s, "4.3.0", "fstat failed");
+	if (!S_ISREG(st.st_mode)) return failed(s, "4.3.0", "queue/tmp holds something other than a file");
+	off_t spare_size = st.st_size; /* a spare's old bytes beyond ours are cut off */
 	/* time, microseconds and inode: unique while the file exists */
 	snprintf(id, sizeof id, "%08llX%05lX%llX", (unsigned long long)tv.tv_sec, (long)tv.tv_usec,
 	         (unsigned long long)st.st_ino);
 
 	wbuf_init(&s->file, s->tmpfd, 0);
-	qseal_init(&s->seal);
+	qseal_init(&s->seal, id);
 	char seal[QSEAL_LINE];
 	qseal_line(NULL, seal);
 	int n = snprintf(head, sizeof head, "V1\nT%lld\n", (long long)tv.tv_sec);
@@ -176,6 +201,9 @@ static int queue_one(struct session *s)
 
 	if (read_message(s) < 0) return -1;
 	if (wbuf_flush(&s->file) < 0) return failed(s, "4.3.0", "write error");
+	off_t end = lseek(s->tmpfd, 0, SEEK_CUR);
+	if (end < 0 || (spare_size > end && ftruncate(s->tmpfd, end) < 0))
+		return failed(s, "4.3.0", "cannot cut a reused queue file to length");
 	qseal_line(&s->seal, seal);
 	if (pwrite(s->tmpfd, seal, sizeof seal, seal_off) != (ssize_t)sizeof seal)
 		return failed(s, "4.3.0", "write error");

@@ -1,7 +1,8 @@
 /* qseal.c — unit tests for the queue file's seal (src/lib/qseal.c): the
  * hash does not depend on how the bytes were split, and qseal_check
  * tells a whole file from torn, truncated, extended, unsealed and
- * garbage ones, reading R state bytes as the writer wrote them. */
+ * garbage ones and from another file's bytes under its name, reading R
+ * state bytes as the writer wrote them. */
 #include "tap.h"
 #include "qseal.h"
 
@@ -12,12 +13,14 @@
 
 static char path[] = "/tmp/qseal-test.XXXXXX";
 
-/* a sealed file: head, then the K line for body, then body */
-static size_t sealed(char *out, size_t max, const char *body, size_t n)
+#define ID "6B04217CBDD4FBDA003"
+
+/* a file sealed under id: head, then the K line for body, then body */
+static size_t sealed_as(const char *id, char *out, size_t max, const char *body, size_t n)
 {
 	struct qseal q;
 	char line[QSEAL_LINE];
-	qseal_init(&q);
+	qseal_init(&q, id);
 	qseal_add(&q, body, n);
 	qseal_line(&q, line);
 	const char *head = "V1\nT1700000000\n";
@@ -29,14 +32,22 @@ static size_t sealed(char *out, size_t max, const char *body, size_t n)
 	return h + QSEAL_LINE + n;
 }
 
-static int check(const char *p, size_t n)
+static size_t sealed(char *out, size_t max, const char *body, size_t n)
+{
+	return sealed_as(ID, out, max, body, n);
+}
+
+/* qseal_check of p as the file named id */
+static int check_as(const char *id, const char *p, size_t n)
 {
 	int fd = open(path, O_RDWR | O_TRUNC);
 	if (fd < 0 || write(fd, p, n) != (ssize_t)n) abort();
-	int r = qseal_check(fd);
+	int r = qseal_check(fd, id);
 	close(fd);
 	return r;
 }
+
+static int check(const char *p, size_t n) { return check_as(ID, p, n); }
 
 int main(void)
 {
@@ -49,12 +60,12 @@ int main(void)
 	for (size_t i = 0; i < sizeof big; i++) big[i] = (char)(i * 7 + i / 13);
 	struct qseal a, b;
 	char la[QSEAL_LINE], lb[QSEAL_LINE];
-	qseal_init(&a);
+	qseal_init(&a, ID);
 	qseal_add(&a, big, sizeof big);
 	qseal_line(&a, la);
 	int same = 1;
 	for (size_t step = 1; step < 20; step += 3) {
-		qseal_init(&b);
+		qseal_init(&b, ID);
 		for (size_t i = 0; i < sizeof big; i += step)
 			qseal_add(&b, big + i, i + step > sizeof big ? sizeof big - i : step);
 		qseal_line(&b, lb);
@@ -64,7 +75,7 @@ int main(void)
 	ok(la[0] == 'K' && la[QSEAL_LINE - 1] == '\n', "K line shape");
 	ok(memcmp(la + 1, "0000000000030D40", 16) == 0, "length field: 200000 in hex");
 	big[99999] ^= 1;
-	qseal_init(&b);
+	qseal_init(&b, ID);
 	qseal_add(&b, big, sizeof big);
 	qseal_line(&b, lb);
 	ok(memcmp(la, lb, QSEAL_LINE) != 0, "one flipped bit changes the hash");
@@ -76,6 +87,12 @@ int main(void)
 	const char *env = "Sa@b.test\nR c@d.test\t\t\nR e@f.test\t\t\n\nSubject: x\n\nR not a record\n";
 	size_t n = sealed(file, sizeof file, env, strlen(env));
 	ok(check(file, n) == 1, "whole sealed file");
+	ok(check_as("6B04217CBDD4FBDA004", file, n) == 0, "the same bytes under another name (a reused file's old bytes): torn");
+	size_t m = sealed_as(NULL, file, sizeof file, env, strlen(env));
+	ok(check(file, m) == 1, "a seal from before ids were sealed still passes");
+	file[m - 2] ^= 1;
+	ok(check(file, m) == 0, "and such a file torn does not");
+	n = sealed(file, sizeof file, env, strlen(env));
 	char *st = strstr(file, "R c@d") + 1;
 	*st = 'D';
 	ok(check(file, n) == 1, "a recipient marked done still matches");
