@@ -8,7 +8,10 @@
 # a few percent visible on a machine whose speed drifts from minute to
 # minute. Prints each run and the medians.
 # Env: ROUNDS (8), MESSAGES (1000), SESSIONS (1), ENV_A / ENV_B (VAR=value
-# words for that instance's environment), KEEP=1 keeps the instances' files.
+# words for that instance's environment), CLEAR=1 empties the Maildir
+# before each run (as the shared driver does: files freed shortly before
+# make ext4 without a journal slower to allocate), KEEP=1 keeps the
+# instances' files.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# = 2 ] && [ -x "$1/yubin-run" ] && [ -x "$2/yubin-run" ] || {
@@ -54,6 +57,10 @@ PY
 # run PORT ROOT: prints accepted and end-to-end messages per second
 run() {
 	local t0 t1 t2
+	if [ "${CLEAR:-0}" = 1 ]; then
+		find "$2/mail/example.test/bench/new" -type f -delete
+		sync
+	fi
 	t0=$(date +%s.%N)
 	/usr/sbin/smtp-source -s "$sessions" -m "$msgs" -l 1024 -f bench@example.test -t bench@example.test \
 		-M bench.example.test "inet:127.0.0.1:$1"

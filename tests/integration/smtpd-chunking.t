@@ -11,7 +11,7 @@ As in smtpd-protocol.t the instance is stopped for the first part, so
 every accepted message can be read back from queue/incoming."""
 import os, socket, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, wait_for, wait_messages
+from yubintest import Tap, Instance, BIN, wait_for, wait_messages, queue_tmp_files
 from smtpsession import Session
 
 t = Tap()
@@ -135,8 +135,8 @@ try:
     s = start(root)
     t.eq(s.bdat(b"Subject: dropped\r\n\r\n")[0], 250, "a first chunk")
     t.eq(s.cmd("RSET")[0], 250, "RSET between chunks: 250")
-    t.ok(wait_for(lambda: listing(root, "incoming") == [] and listing(root, "tmp") == [], 20),
-         "RSET: nothing queued, no tmp file left", (listing(root, "incoming"), listing(root, "tmp")))
+    t.ok(wait_for(lambda: listing(root, "incoming") == [] and queue_tmp_files(root) == [], 20),
+         "RSET: nothing queued, no tmp file left", (listing(root, "incoming"), queue_tmp_files(root)))
     t.eq(s.cmd("BDAT 0 LAST")[0], 503, "BDAT after RSET: no transaction, 503")
     s.cmd("MAIL FROM:<a@example.org>")
     s.cmd("RCPT TO:<postmaster@example.test>")
@@ -203,8 +203,8 @@ try:
     t.ok(wait_for(lambda: "lost connection after BDAT" in open(os.path.join(root, "log", "direct.log"),
                                                               errors="replace").read(), 20),
          "logged: lost connection after BDAT")
-    t.ok(wait_for(lambda: (listing(root, "incoming"), listing(root, "tmp")) == ([], []), 20),
-         "truncated chunk: nothing in the queue", (listing(root, "incoming"), listing(root, "tmp")))
+    t.ok(wait_for(lambda: (listing(root, "incoming"), queue_tmp_files(root)) == ([], []), 20),
+         "truncated chunk: nothing in the queue", (listing(root, "incoming"), queue_tmp_files(root)))
 
     # --- line ends: bare LF and bare CR become LF; a last line gets its end ----
     s = start(root)

@@ -7,7 +7,7 @@ lines and a client that vanishes mid-DATA leave nothing behind and the next
 connection works; the tarpit slows a bad client down and then drops it."""
 import os, smtplib, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, wait_for, maildir_messages
+from yubintest import Tap, Instance, wait_for, maildir_messages, queue_tmp_files
 
 t = Tap()
 RCPT = "postmaster@example.test"   # an alias of demo@example.test
@@ -186,9 +186,8 @@ with Instance() as y:
     delivered(y, b"after-garbage")
     box = maildir_messages(y.maildir("demo@example.test")).values()
     t.ok(not any(b"vanished-mid-data" in m for m in box), "the vanished client's message was not delivered")
-    qroot = os.path.join(y.root, "queue")
-    t.ok(wait_for(lambda: not os.listdir(os.path.join(qroot, "tmp")), 30), "queue/tmp is empty",
-         os.listdir(os.path.join(qroot, "tmp")))
+    t.ok(wait_for(lambda: not queue_tmp_files(y.root), 30), "queue/tmp holds nothing but spares",
+         queue_tmp_files(y.root))
 
     # --- tarpit on the wire ---------------------------------------------------------
     y.control("smtpd_soft_error_limit", "1")

@@ -10,7 +10,7 @@ out of queue/incoming: every accepted message can be read back exactly, and
 with TCPREMOTEIP set, exactly as tcpserver runs it."""
 import os, socket, stat, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-from yubintest import Tap, Instance, BIN, wait_for
+from yubintest import Tap, Instance, BIN, wait_for, queue_tmp_files
 from smtpsession import Session
 
 t = Tap()
@@ -232,7 +232,7 @@ try:
     s.send(b"Subject: cut\r\n\r\n" + b"x" * 100000)
     s.close()
     t.eq(incoming(root), [], "disconnect mid-DATA: nothing queued")
-    t.ok(wait_for(lambda: os.listdir(os.path.join(root, "queue", "tmp")) == [], 30),
+    t.ok(wait_for(lambda: queue_tmp_files(root) == [], 30),
          "disconnect mid-DATA: yubin-queue removed its temporary file")
     t.ok("lost connection after DATA from" in log(), "log: lost connection after data")
     s = Session(root)

@@ -234,6 +234,12 @@ class Instance:
         return os.path.join(self.root, "mail", dom, user)
 
 
+def queue_tmp_files(root):
+    """queue/tmp's files other than spares (tmp/spare.N, queue/README):
+    what a writer left unfinished"""
+    return sorted(f for f in os.listdir(os.path.join(root, "queue", "tmp")) if not f.startswith("spare."))
+
+
 def maildir_messages(path):
     """{filename: bytes} of every message in new/ and cur/"""
     out = {}
