@@ -76,9 +76,10 @@ int qrec_value_ok(const char *v, size_t n);
 /* Spare queue files (queue/README): yubin-qmgr renames the file of a
  * finished message to tmp/spare.N instead of removing it, and yubin-queue
  * takes a spare for its next message, so the filesystem allocates and
- * frees no inode per message. N runs round QSPARE_SLOTS; each side tries
- * QSPARE_TRIES slots from where it last succeeded. Files larger than
- * QSPARE_SIZE_MAX are removed as before. */
+ * frees no inode per message. qmgr tries QSPARE_TRIES of the
+ * QSPARE_SLOTS names, going round them, and removes the file
+ * when they are taken, or when it is larger than QSPARE_SIZE_MAX;
+ * yubin-queue takes the spares it finds listed in tmp/. */
 #define QSPARE_SLOTS 64
 #define QSPARE_TRIES 4
 #define QSPARE_SIZE_MAX (256 * 1024)

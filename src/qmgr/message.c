@@ -307,6 +307,7 @@ static void retire_file(const struct msg *m)
 			}
 			if (errno != EEXIST) break;
 		}
+		next += QSPARE_TRIES; /* yubin-queue takes spares in any order: look further round next time */
 	}
 	if (unlinkat(qdir_fd(QDIR_ACTIVE), m->id, 0) < 0 && errno != ENOENT)
 		log_sys("%s: cannot remove", m->id);

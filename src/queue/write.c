@@ -10,8 +10,10 @@
 #include "qfile.h"
 #include "qseal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,24 +43,53 @@ void queue_open_dirs(void)
 	dir_fsync_needed = !fsync_keeps_new_names(incomingdir);
 }
 
-/* Take a spare queue file (qfile.h) as tmp/name: its descriptor, or -1
- * when none of the slots tried holds one. Its mtime becomes now, so the
- * hourly cleanup of tmp/ never takes it for a crashed writer's. */
+/* The spares (qfile.h) seen in tmp/ and not yet taken, shared by the
+ * injector's threads so that no two of them go for the same one; listed
+ * again when used up (tmp/ holds only them and the files being written). */
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+static char spares[QSPARE_SLOTS][16];
+static size_t nspares;
+
+static void list_spares(void)
+{
+	int fd = openat(tmpdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0) close(fd);
+		return;
+	}
+	struct dirent *e;
+	size_t prefix = strlen(QSPARE_PREFIX);
+	while (nspares < QSPARE_SLOTS && (e = readdir(d)))
+		if (strncmp(e->d_name, QSPARE_PREFIX, prefix) == 0 && strlen(e->d_name) < sizeof spares[0])
+			memcpy(spares[nspares++], e->d_name, strlen(e->d_name) + 1);
+	closedir(d);
+}
+
+/* Take a spare as tmp/name: its descriptor, or -1 when there is none.
+ * The rename makes it ours even against another yubin-queue process. Its
+ * mtime becomes now, so the hourly cleanup of tmp/ never takes it for a
+ * crashed writer's file. */
 static int take_spare(const char *name)
 {
-	static unsigned next; /* shared by the injector's threads; a race only costs a try */
-	unsigned from = __atomic_load_n(&next, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < QSPARE_TRIES; i++) {
+	int listed = 0;
+	for (;;) {
 		char spare[16];
-		qspare_name(spare, from + i);
-		if (renameat(tmpdir, spare, tmpdir, name) < 0) continue; /* ENOENT: an empty slot */
-		__atomic_store_n(&next, from + i + 1, __ATOMIC_RELAXED);
-		int fd = openat(tmpdir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && futimens(fd, NULL) == 0) return fd;
-		if (fd >= 0) close(fd);
-		unlinkat(tmpdir, name, 0);
-		return -1;
+		pthread_mutex_lock(&spares_lock);
+		if (!nspares && !listed) {
+			list_spares();
+			listed = 1;
+		}
+		int have = nspares > 0;
+		if (have) memcpy(spare, spares[--nspares], sizeof spare);
+		pthread_mutex_unlock(&spares_lock);
+		if (!have) return -1;
+		if (renameat(tmpdir, spare, tmpdir, name) == 0) break; /* else taken or removed meanwhile */
 	}
+	int fd = openat(tmpdir, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && futimens(fd, NULL) == 0) return fd;
+	if (fd >= 0) close(fd);
+	unlinkat(tmpdir, name, 0);
 	return -1;
 }
 
