@@ -11,13 +11,10 @@ line each), deliver the whole ones (a sealed file and one from before
 seals), and check only once per boot."""
 import os, shutil, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, maildir_messages, wait_for  # noqa: E402
+from yubintest import Tap, Instance, maildir_messages, wait_for  # noqa: E402
 
 t = Tap()
-for p in ("yubin-run", "sendmail", "yubin-queue", "yubin-qmgr", "yubin-local"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("torn queue files", f"bin/{p} not built")
-        t.done()
+t.need("torn queue files", "yubin-run", "sendmail", "yubin-queue", "yubin-qmgr", "yubin-local")
 
 with Instance() as y:
     q = os.path.join(y.root, "queue")

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from crashlib import descendants, Smtp  # noqa: E402
 from smtpsink import Sink  # noqa: E402
-from yubintest import Tap, Instance, BIN, maildir_messages  # noqa: E402
+from yubintest import Tap, Instance, maildir_messages  # noqa: E402
 
 ROUNDS = max(1, int(os.environ.get("CRASH_ROUNDS", "1")))
 SECONDS = 10 * ROUNDS   # how long the clients send while the killer works
@@ -23,10 +23,8 @@ N = 1500 * ROUNDS       # at most this many messages
 CLIENTS = 3
 TARGETS = ["yubin-qmgr", "yubin-local", "yubin-remote", "yubin-queue", "yubin-smtpd"]
 t = Tap()
-for p in ("yubin-run", "yubin-smtpd", "yubin-qmgr", "yubin-local", "yubin-remote", "yubin-queue"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("kill -9 torture", f"bin/{p} not built")
-        t.done()
+t.need("kill -9 torture", "yubin-run", "yubin-smtpd", "yubin-qmgr", "yubin-local", "yubin-remote",
+       "yubin-queue")
 rng = random.Random(int(os.environ.get("CRASH_SEED", str(os.getpid()))))
 t.diag(f"CRASH_SEED={os.environ.get('CRASH_SEED', os.getpid())} seconds={SECONDS}")
 

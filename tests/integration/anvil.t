@@ -12,10 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, children, wait_for
 
 t = Tap()
-for p in ("yubin-run", "yubin-smtpd", "yubin-anvil", "yubin-pop3d", "yubin-imapd"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("anvil limits", f"bin/{p} not built")
-        t.done()
+t.need("anvil limits", "yubin-run", "yubin-smtpd", "yubin-anvil", "yubin-pop3d", "yubin-imapd")
 
 A, B = "127.0.0.1", "127.0.0.2"
 

@@ -9,10 +9,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, maildir_messages, wait_for
 
 t = Tap()
-for p in ("yubin-run", "yubin-smtpd", "yubin-map", "sendmail", "yubin-ctl", "yubin-local", "yubin-qmgr"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("canonical via sendmail", f"bin/{p} not built")
-        t.done()
+t.need("canonical via sendmail", "yubin-run", "yubin-smtpd", "yubin-map", "sendmail", "yubin-ctl",
+       "yubin-local", "yubin-qmgr")
 
 
 def delivered(box, subject, timeout=30):

@@ -11,11 +11,7 @@ from yubintest import Tap, Instance, BIN, wait_for, wait_messages
 from imaputil import crlf
 
 t = Tap()
-need = [p for p in ("yubin-run", "yubin-imapd", "yubin-imap", "yubin-checkpassword")
-        if not os.path.exists(os.path.join(BIN, p))]
-if need:
-    t.skip("IMAP with real clients", "not built yet: " + " ".join(need))
-    t.done()
+t.need("IMAP with real clients", "yubin-run", "yubin-imapd", "yubin-imap", "yubin-checkpassword")
 
 USER, PASS = "demo@example.test", "demo"
 NOVERIFY = ssl.create_default_context()

@@ -10,10 +10,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from yubintest import Tap, Instance, BIN, maildir_messages, wait_for, wait_messages
 
 t = Tap()
-for p in ("yubin-run", "sendmail", "yubin-local", "yubin-qmgr", "yubin-map", "yubin-user"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("local delivery end to end", f"bin/{p} not built")
-        t.done()
+t.need("local delivery end to end", "yubin-run", "sendmail", "yubin-local", "yubin-qmgr", "yubin-map",
+       "yubin-user")
 
 demo = "demo@example.test"
 long_line = b"L" * 5000

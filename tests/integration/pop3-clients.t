@@ -12,11 +12,7 @@ poplib._MAXLINE = 65536  # a 3000-byte body line is legal; poplib stops at 2048
 from pop3util import crlf, pop3_size, recv_until
 
 t = Tap()
-need = [p for p in ("yubin-run", "yubin-pop3d", "yubin-pop3", "yubin-checkpassword")
-        if not os.path.exists(os.path.join(BIN, p))]
-if need:
-    t.skip("POP3 with real clients", "not built yet: " + " ".join(need))
-    t.done()
+t.need("POP3 with real clients", "yubin-run", "yubin-pop3d", "yubin-pop3", "yubin-checkpassword")
 
 USER, PASS = "demo@example.test", "demo"
 NOVERIFY = ssl.create_default_context()

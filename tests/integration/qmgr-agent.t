@@ -7,14 +7,11 @@ remote recipients deferred while yubin-remote is missing, an agent that
 dies mid-job, flush and ETRN, delay warnings, the lock, SIGTERM."""
 import email, email.policy, os, signal, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, BIN, wait_for
+from yubintest import Tap, wait_for
 from qmgrutil import Sandbox
 
 t = Tap()
-for p in ("yubin-qmgr", "yubin-queue"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("qmgr with a fake agent", f"bin/{p} not built")
-        t.done()
+t.need("qmgr with a fake agent", "yubin-qmgr", "yubin-queue")
 
 
 def msg(subject, body="hello\n", extra=""):

@@ -7,13 +7,10 @@ without the old message's tail; the spare's seal is keyed by the queue
 id, so after a system crash its old bytes under a new name count as torn."""
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, maildir_messages, wait_for
+from yubintest import Tap, Instance, maildir_messages, wait_for
 
 t = Tap()
-for p in ("yubin-run", "sendmail", "yubin-queue", "yubin-qmgr", "yubin-local"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("queue spares", f"bin/{p} not built")
-        t.done()
+t.need("queue spares", "yubin-run", "sendmail", "yubin-queue", "yubin-qmgr", "yubin-local")
 
 with Instance() as y:
     q = os.path.join(y.root, "queue")

@@ -7,14 +7,11 @@ delivers it. A route to A's own SMTP listener bounces 5.4.6 (a loop) to
 the sender. Postfix's smtp-sink serves as a third-party receiver."""
 import email, email.policy, os, shutil, subprocess, sys, tempfile, time, socket
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, maildir_messages, wait_for, wait_messages
+from yubintest import Tap, Instance, maildir_messages, wait_for, wait_messages
 
 t = Tap()
-for p in ("yubin-run", "sendmail", "yubin-local", "yubin-qmgr", "yubin-remote", "yubin-user", "yubin-ctl",
-          "yubin-map", "yubin-smtpd"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("two instances relaying", f"bin/{p} not built")
-        t.done()
+t.need("two instances relaying", "yubin-run", "sendmail", "yubin-local", "yubin-qmgr", "yubin-remote",
+       "yubin-user", "yubin-ctl", "yubin-map", "yubin-smtpd")
 
 
 def queue_ids(y):

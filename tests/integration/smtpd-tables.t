@@ -10,13 +10,11 @@ recipient_canonical in the envelope and in the delivered headers;
 relocated 550 5.1.6."""
 import os, shutil, smtplib, socket, subprocess, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from yubintest import Tap, Instance, BIN, maildir_messages, wait_for, wait_messages
+from yubintest import Tap, Instance, maildir_messages, wait_for, wait_messages
 
 t = Tap()
-for p in ("yubin-run", "yubin-smtpd", "yubin-map", "yubin-user", "yubin-ctl", "yubin-local", "yubin-qmgr"):
-    if not os.path.exists(os.path.join(BIN, p)):
-        t.skip("policy tables", f"bin/{p} not built")
-        t.done()
+t.need("policy tables", "yubin-run", "yubin-smtpd", "yubin-map", "yubin-user", "yubin-ctl", "yubin-local",
+       "yubin-qmgr")
 
 
 def smtp(y, src="127.0.0.1", helo="client.test"):

@@ -100,6 +100,13 @@ class Tap:
         self.n += 1
         print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
 
+    def need(self, name, *programs):
+        """skip the whole test, as name, when one of bin/PROGRAMS is not built"""
+        missing = [p for p in programs if not os.path.exists(os.path.join(BIN, p))]
+        if missing:
+            self.skip(name, "not built yet: " + " ".join(missing))
+            self.done()
+
     def diag(self, text):
         for line in str(text).splitlines():
             print("# " + line, flush=True)
