@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,11 +161,6 @@ int qenv_mark(int fd, const struct qenv *e, size_t i, char state, int sync)
 	}
 	e->rcpt[i].state = state;
 	return sync ? fdatasync(fd) : 0;
-}
-
-void qspare_name(char out[16], unsigned n)
-{
-	snprintf(out, 16, QSPARE_PREFIX "%u", n % QSPARE_SLOTS);
 }
 
 void qtrigger(const char *cmd)

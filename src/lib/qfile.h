@@ -76,16 +76,12 @@ int qrec_value_ok(const char *v, size_t n);
 /* Spare queue files (queue/README): yubin-qmgr renames the file of a
  * finished message to tmp/spare.N instead of removing it, and yubin-queue
  * takes a spare for its next message, so the filesystem allocates and
- * frees no inode per message. qmgr tries QSPARE_TRIES of the
- * QSPARE_SLOTS names, going round them, and removes the file
- * when they are taken, or when it is larger than QSPARE_SIZE_MAX;
- * yubin-queue takes the spares it finds listed in tmp/. */
+ * frees no inode per message. There are at most QSPARE_SLOTS of them
+ * (N below it), of at most QSPARE_SIZE_MAX bytes; yubin-queue takes the
+ * ones it finds listed in tmp/. */
 #define QSPARE_SLOTS 64
-#define QSPARE_TRIES 4
 #define QSPARE_SIZE_MAX (256 * 1024)
 #define QSPARE_PREFIX "spare."
-/* "spare.N" for slot n % QSPARE_SLOTS */
-void qspare_name(char out[16], unsigned n);
 
 /* 1 when s is a well-formed queue id (upper-case hex, bounded) */
 int qid_valid(const char *s);

@@ -291,23 +291,25 @@ static void defer_msg(struct msg *m)
 }
 
 /* A finished message leaves the queue: its file becomes a spare that
- * yubin-queue writes its next message into (qfile.h), unless the slots
- * tried are full, the file is large or the filesystem cannot rename
- * without replacing; then it is removed. */
+ * yubin-queue writes its next message into (qfile.h), unless the
+ * SPARE_TRIES names tried are taken, the file is large or the filesystem
+ * cannot rename without replacing; then it is removed. The names tried
+ * go round, since yubin-queue takes spares in any order. */
+#define SPARE_TRIES 4
 static void retire_file(const struct msg *m)
 {
 	static unsigned next;
 	if (m->size <= QSPARE_SIZE_MAX) {
-		for (unsigned i = 0; i < QSPARE_TRIES; i++) {
+		for (unsigned i = 0; i < SPARE_TRIES; i++) {
 			char spare[16];
-			qspare_name(spare, next + i);
+			snprintf(spare, sizeof spare, QSPARE_PREFIX "%u", (next + i) % QSPARE_SLOTS);
 			if (renameat2(qdir_fd(QDIR_ACTIVE), m->id, qdir_fd(QDIR_TMP), spare, RENAME_NOREPLACE) == 0) {
 				next += i + 1;
 				return;
 			}
 			if (errno != EEXIST) break;
 		}
-		next += QSPARE_TRIES; /* yubin-queue takes spares in any order: look further round next time */
+		next += SPARE_TRIES;
 	}
 	if (unlinkat(qdir_fd(QDIR_ACTIVE), m->id, 0) < 0 && errno != ENOENT)
 		log_sys("%s: cannot remove", m->id);
